@@ -1,0 +1,54 @@
+"""Explorers: a pure compute function plus a thin ipywidgets view.
+
+Every view draws into an ``ipywidgets.Image`` holding PNG bytes. In JupyterLab
+the picture is redrawn whenever a control moves; in the static HTML book the
+widget state keeps the last PNG, so the explorer still shows a real picture.
+Chapter explorers live in submodules of this package and share :class:`Explorer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import ipywidgets as widgets
+from matplotlib.figure import Figure
+
+from mapping_lib.plot import figure_to_png
+
+
+class Explorer(widgets.HBox):
+    """Controls on the left, the rendered picture on the right.
+
+    ``render(**values)`` receives the current value of every control by name
+    and returns a matplotlib figure.
+    """
+
+    def __init__(
+        self,
+        render: Callable[..., Figure],
+        controls: Mapping[str, widgets.ValueWidget],
+        *,
+        title: str | None = None,
+    ) -> None:
+        if not controls:
+            raise ValueError("controls must name at least one widget, got none")
+        self.render = render
+        self.controls = dict(controls)
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="680px"))
+        panel = list(self.controls.values())
+        if title:
+            panel.insert(0, widgets.HTML(f"<b>{title}</b>"))
+        super().__init__([widgets.VBox(panel), self.image])
+        for control in self.controls.values():
+            control.observe(self.redraw, names="value")
+        self.redraw()
+
+    @property
+    def values(self) -> dict[str, object]:
+        """The current value of every control, by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def redraw(self, _change: object = None) -> None:
+        """Render with the current control values and show the new picture."""
+        self.image.value = figure_to_png(self.render(**self.values))
+
