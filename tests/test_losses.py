@@ -1,0 +1,286 @@
+"""Losses: values against keras.losses, hand-derived gradients against GradientTape."""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mapping_lib import losses
+
+KERAS_EQUIVALENT = {
+    "mse": lambda from_logits: keras.losses.MeanSquaredError(),
+    "binary_crossentropy": lambda from_logits: keras.losses.BinaryCrossentropy(
+        from_logits=from_logits
+    ),
+    "categorical_crossentropy": lambda from_logits: keras.losses.CategoricalCrossentropy(
+        from_logits=from_logits
+    ),
+    "sparse_categorical_crossentropy": lambda from_logits: (
+        keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+    ),
+}
+
+
+def make_loss(name, from_logits, dtype=None):
+    cls = type(losses.get(name))
+    if name == "mse":
+        return cls(dtype=dtype)
+    return cls(from_logits=from_logits, dtype=dtype)
+
+
+def sample(name, from_logits, shape, rng, dtype="float32"):
+    """Random (y_true, y_pred) of ``shape`` that suit loss ``name``."""
+    num_classes = shape[-1]
+    scores = rng.normal(scale=2.0, size=shape)
+    if name == "mse":
+        return rng.normal(size=shape).astype(dtype), scores.astype(dtype)
+    if name == "binary_crossentropy":
+        y_true = rng.uniform(size=shape)  # soft targets exercise the general formula
+        y_pred = scores if from_logits else 1 / (1 + np.exp(-scores))
+        return y_true.astype(dtype), y_pred.astype(dtype)
+    probabilities = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    y_pred = scores if from_logits else probabilities
+    labels = rng.integers(0, num_classes, size=shape[:-1])
+    if name == "sparse_categorical_crossentropy":
+        return labels, y_pred.astype(dtype)
+    return np.eye(num_classes)[labels].astype(dtype), y_pred.astype(dtype)
+
+
+def relative_error(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return np.max(np.abs(a - b)) / max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-300)
+
+
+LOSS_CASES = [
+    ("mse", False),
+    ("binary_crossentropy", True),
+    ("binary_crossentropy", False),
+    ("categorical_crossentropy", True),
+    ("categorical_crossentropy", False),
+    ("sparse_categorical_crossentropy", True),
+    ("sparse_categorical_crossentropy", False),
+]
+
+
+@pytest.mark.parametrize("name, from_logits", LOSS_CASES)
+@pytest.mark.parametrize("shape", [(8, 3), (4, 5, 2)])
+def test_value_matches_keras(name, from_logits, shape):
+    rng = np.random.default_rng(1)
+    y_true, y_pred = sample(name, from_logits, shape, rng)
+    ours = make_loss(name, from_logits)(y_true, y_pred)
+    theirs = KERAS_EQUIVALENT[name](from_logits)(y_true, y_pred)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["mse", "binary_crossentropy"])
+def test_flat_targets_meet_single_column_predictions_like_keras(name):
+    rng = np.random.default_rng(2)
+    y_true = rng.integers(0, 2, size=10).astype("float32")  # shape (10,)
+    y_pred = rng.normal(size=(10, 1)).astype("float32")
+    loss = make_loss(name, True)
+    np.testing.assert_allclose(
+        loss(y_true, y_pred).numpy(),
+        KERAS_EQUIVALENT[name](True)(y_true, y_pred).numpy(),
+        rtol=1e-6,
+    )
+    assert loss.gradient(y_true, y_pred).shape == (10, 1)
+
+
+def test_logits_far_from_zero_stay_finite():
+    y_pred = tf.constant([[1000.0, -1000.0, 0.0], [-800.0, 900.0, 5.0]])
+    assert np.isfinite(losses.CategoricalCrossentropy()([[0, 1, 0], [0, 0, 1]], y_pred))
+    assert np.isfinite(losses.BinaryCrossentropy()([[1, 0, 1], [1, 0, 0]], y_pred))
+    assert np.all(np.isfinite(losses.CategoricalCrossentropy().gradient([[0, 1, 0]], y_pred[:1])))
+
+
+GRADIENT_CASES = [
+    (name, from_logits, shape)
+    for name, from_logits in LOSS_CASES
+    for shape in [(5, 3), (2, 4, 6), (7, 1), (6,)]
+    # With a single class, categorical crossentropy is identically zero.
+    if not ("categorical" in name and shape[-1] == 1)
+]
+
+
+@pytest.mark.parametrize("name, from_logits, shape", GRADIENT_CASES)
+def test_gradient_matches_gradient_tape(name, from_logits, shape):
+    rng = np.random.default_rng(sum(shape))
+    y_true, y_pred = sample(name, from_logits, shape, rng, dtype="float64")
+    if name == "categorical_crossentropy" and from_logits:
+        y_true = y_true * rng.uniform(0.5, 2.0, size=shape)  # targets not summing to 1
+    loss = make_loss(name, from_logits, dtype="float64")
+    y_pred = tf.constant(y_pred)
+    with tf.GradientTape() as tape:
+        tape.watch(y_pred)
+        value = loss(y_true, y_pred)
+    expected = tape.gradient(value, y_pred)
+    ours = loss.gradient(y_true, y_pred)
+    assert ours.shape == y_pred.shape and ours.dtype == tf.float64
+    assert relative_error(ours, expected) < 1e-6
+
+
+@pytest.mark.parametrize("name", ["binary_crossentropy", "categorical_crossentropy"])
+def test_probability_gradient_is_zero_where_clipped(name):
+    y_pred = tf.constant([[0.0, 1.0, 0.3], [1e-12, 0.5, 0.5 - 1e-12]], tf.float64)
+    y_true = tf.constant([[1.0, 1.0, 0.0], [1.0, 0.0, 0.0]], tf.float64)
+    loss = make_loss(name, False, dtype="float64")
+    with tf.GradientTape() as tape:
+        tape.watch(y_pred)
+        value = loss(y_true, y_pred)
+    ours = loss.gradient(y_true, y_pred)
+    assert np.isfinite(value)
+    assert ours[0, 0] == 0.0 and ours[1, 0] == 0.0  # p below eps: clipped, no gradient
+    assert relative_error(ours, tape.gradient(value, y_pred)) < 1e-6
+
+
+def test_sparse_labels_may_carry_a_trailing_axis():
+    rng = np.random.default_rng(3)
+    labels, logits = sample("sparse_categorical_crossentropy", True, (6, 4), rng)
+    loss = losses.SparseCategoricalCrossentropy()
+    np.testing.assert_allclose(loss(labels[:, None], logits), loss(labels, logits))
+    np.testing.assert_allclose(
+        loss.gradient(labels[:, None], logits), loss.gradient(labels, logits)
+    )
+
+
+def test_sparse_gradient_is_softmax_minus_one_hot_over_batch():
+    logits = np.array([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]], "float32")
+    labels = np.array([0, 2])
+    softmax = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    expected = (softmax - np.eye(3)[labels]) / 2
+    got = losses.SparseCategoricalCrossentropy().gradient(labels, logits)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_softmax_outputs_passed_as_logits_warn():
+    probabilities = tf.nn.softmax(tf.random.stateless_normal((5, 4), seed=(0, 1)))
+    labels = [0, 1, 2, 3, 0]
+    with pytest.warns(UserWarning, match="look like softmax probabilities"):
+        losses.SparseCategoricalCrossentropy()(labels, probabilities)
+    with pytest.warns(UserWarning, match="from_logits=False"):
+        losses.CategoricalCrossentropy().gradient(tf.one_hot(labels, 4), probabilities)
+
+
+def test_no_softmax_warning_for_logits_probabilities_mode_or_graph_mode():
+    logits = tf.random.stateless_normal((5, 4), seed=(0, 2))
+    probabilities = tf.nn.softmax(logits)
+    labels = tf.constant([0, 1, 2, 3, 0])
+    from_logits = losses.SparseCategoricalCrossentropy()
+
+    @tf.function
+    def compiled(y_pred):
+        return from_logits(labels, y_pred)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_logits(labels, logits)
+        losses.SparseCategoricalCrossentropy(from_logits=False)(labels, probabilities)
+        compiled(probabilities)
+
+
+@pytest.mark.parametrize("name, from_logits", LOSS_CASES)
+def test_loss_and_gradient_work_inside_tf_function(name, from_logits):
+    rng = np.random.default_rng(4)
+    y_true, y_pred = sample(name, from_logits, (6, 3), rng)
+    loss = make_loss(name, from_logits)
+
+    @tf.function
+    def value_and_gradient(y_true, y_pred):
+        return loss(y_true, y_pred), loss.gradient(y_true, y_pred)
+
+    value, gradient = value_and_gradient(tf.constant(y_true), tf.constant(y_pred))
+    np.testing.assert_allclose(value, loss(y_true, y_pred), rtol=1e-6)
+    np.testing.assert_allclose(gradient, loss.gradient(y_true, y_pred), rtol=1e-6, atol=1e-9)
+
+
+def test_out_of_range_label_fails_inside_tf_function():
+    loss = losses.SparseCategoricalCrossentropy()
+    step = tf.function(lambda labels, logits: loss(labels, logits))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="class labels in"):
+        step(tf.constant([0, 3]), tf.zeros((2, 3)))
+
+
+def test_model_compile_fit_and_evaluate_agree_with_the_loss():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = rng.integers(0, 4, size=32)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+    model.compile(optimizer="sgd", loss=losses.SparseCategoricalCrossentropy())
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    evaluated = model.evaluate(x, y, batch_size=32, verbose=0)
+    direct = losses.SparseCategoricalCrossentropy()(y, model(x))
+    np.testing.assert_allclose(evaluated, direct, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        losses.MeanSquaredError(),
+        losses.BinaryCrossentropy(from_logits=False),
+        losses.CategoricalCrossentropy(),
+        losses.SparseCategoricalCrossentropy(from_logits=False, dtype="float64"),
+    ],
+)
+def test_serialization_round_trip(loss):
+    restored = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert type(restored) is type(loss)
+    assert restored.get_config() == loss.get_config()
+
+
+def test_get_by_name_and_pass_through():
+    assert isinstance(losses.get("mse"), losses.MeanSquaredError)
+    assert isinstance(losses.get("binary_crossentropy"), losses.BinaryCrossentropy)
+    assert isinstance(losses.get("categorical_crossentropy"), losses.CategoricalCrossentropy)
+    sparse = losses.get("sparse_categorical_crossentropy")
+    assert isinstance(sparse, losses.SparseCategoricalCrossentropy) and sparse.from_logits
+    loss = losses.BinaryCrossentropy(from_logits=False)
+    assert losses.get(loss) is loss
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: losses.get("cross_entropy"), ValueError, "loss must be one of 'mse'"),
+        (lambda: losses.get(3), TypeError, "loss must be a loss name"),
+        (lambda: losses.BinaryCrossentropy(from_logits="yes"), TypeError, "from_logits"),
+        (
+            lambda: losses.MeanSquaredError()(np.zeros((4, 3)), np.zeros((4, 2))),
+            ValueError,
+            r"y_true and y_pred must have the same shape, got y_true shape \(4, 3\) "
+            r"and y_pred shape \(4, 2\)",
+        ),
+        (
+            lambda: losses.CategoricalCrossentropy().gradient(np.zeros((5, 3)), np.ones((4, 3))),
+            ValueError,
+            r"y_true shape \(5, 3\)",
+        ),
+        (lambda: losses.MeanSquaredError()(1.0, 2.0), ValueError, "y_pred must have at least"),
+        (
+            lambda: losses.SparseCategoricalCrossentropy()([0, 3], np.zeros((2, 3))),
+            ValueError,
+            r"class labels in \[0, 3\).*from 0 to 3",
+        ),
+        (
+            lambda: losses.SparseCategoricalCrossentropy()([0, -1], np.zeros((2, 3))),
+            ValueError,
+            r"class labels in \[0, 3\)",
+        ),
+        (
+            lambda: losses.SparseCategoricalCrossentropy().gradient([0.5, 1], np.zeros((2, 3))),
+            ValueError,
+            "y_true must hold integer class labels, got 0.5",
+        ),
+        (
+            lambda: losses.SparseCategoricalCrossentropy()(np.zeros((2, 3)), np.zeros((2, 3))),
+            ValueError,
+            r"one class label per row of y_pred, so its shape must be \(2,\)",
+        ),
+    ],
+)
+def test_bad_input_is_rejected_with_a_clear_message(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
