@@ -10,17 +10,13 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Mapping, Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg", force=False)  # explorers render off-screen; notebooks keep their backend
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from mapping_lib import _checks  # noqa: E402
+from mapping_lib import _checks
 
 # Two colours for the two classes of the toy sets, the same orange/blue pair
 # TensorFlow Playground uses, so readers who know it feel at home.

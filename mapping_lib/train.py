@@ -501,7 +501,8 @@ class _Objective:
         if self.kind == "binary":
             threshold = 0.0 if self.from_logits else 0.5
             predicted = y_pred > threshold
-            actual = tf.reshape(y_true, tf.shape(y_pred)) > 0.5
+            # Labels may arrive as int32 (the toy sets) or float; compare them as floats.
+            actual = tf.reshape(tf.cast(y_true, tf.float32), tf.shape(y_pred)) > 0.5
             hits = tf.cast(predicted == actual, tf.float32)
             return tf.reduce_mean(tf.reshape(hits, [tf.shape(y_pred)[0], -1]), axis=-1)
         predicted = tf.argmax(y_pred, axis=-1)

@@ -471,3 +471,13 @@ def test_bad_dataset_and_manual_arguments_are_rejected():
     frozen.trainable = False
     with pytest.raises(ValueError, match="model has no trainable variables"):
         train.fit(frozen, X, Y, loss=SPARSE_CE)
+
+
+def test_binary_accuracy_accepts_int_labels():
+    """The toy sets return int32 labels; binary accuracy must not need a cast by the caller."""
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    history = train.fit(model, x, y, loss=losses.BinaryCrossentropy(from_logits=True),
+                        optimizer=optim.SGD(0.5), epochs=3, batch_size=16, progress=False)
+    assert history.history["accuracy"][-1] > 0.8
