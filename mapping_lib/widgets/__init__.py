@@ -52,3 +52,13 @@ class Explorer(widgets.HBox):
         """Render with the current control values and show the new picture."""
         self.image.value = figure_to_png(self.render(**self.values))
 
+
+
+def __getattr__(name: str) -> object:
+    # The Playground pulls in TensorFlow; import it only when someone asks for it, so the
+    # lighter explorers (and `import mapping_lib.widgets`) stay quick to load.
+    if name == "Playground":
+        from mapping_lib.widgets.playground import Playground
+
+        return Playground
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
