@@ -1,0 +1,414 @@
+"""Recommendation as a mapping (user, item) -> rating.
+
+A ratings table has one row per user and one column per item, and almost all of it is empty:
+nobody rates every film. Collaborative filtering fills in the blanks by assuming that a few
+hidden tastes explain the ratings. Matrix factorization writes the rating as an inner
+product of a user vector and an item vector plus biases,
+
+    r(u, i) = mu + b_u + b_i + p_u . q_i ,
+
+and a neural collaborative-filtering model replaces the inner product by a small network on
+the two vectors. Both are ordinary Keras models trained on the (user, item) pairs that have a
+rating.
+
+To check that a model finds hidden tastes, :func:`planted_ratings` makes a table from known
+("planted") factors plus noise: the noise level is the best error any model can reach, and
+:func:`subspace_alignment` measures whether the learned item vectors span the planted ones.
+:func:`load_movielens_100k` gives the real 100,000 MovieLens ratings where a network exists.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mapping_lib import _checks, data
+
+
+@dataclass(frozen=True, repr=False)
+class Ratings:
+    """Observed ratings as three aligned arrays, plus what is known about where they came from.
+
+    ``users`` and ``items`` are int32 indices from 0, ``ratings`` float32. For planted data
+    ``user_factors`` (n_users, rank), ``item_factors`` (n_items, rank), the biases and
+    ``noise_std`` hold the truth; for real data they are None. ``item_names`` names the items
+    where known (MovieLens titles).
+    """
+
+    users: np.ndarray
+    items: np.ndarray
+    ratings: np.ndarray
+    n_users: int
+    n_items: int
+    source: str
+    mean: float | None = None
+    user_bias: np.ndarray | None = None
+    item_bias: np.ndarray | None = None
+    user_factors: np.ndarray | None = None
+    item_factors: np.ndarray | None = None
+    noise_std: float | None = None
+    item_names: tuple[str, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ratings)
+
+    def __repr__(self) -> str:
+        return (
+            f"Ratings({len(self):,} ratings, {self.n_users:,} users x {self.n_items:,} items, "
+            f"density {self.density:.3f}; source: {self.source})"
+        )
+
+    @property
+    def density(self) -> float:
+        """The fraction of the user x item table that holds a rating."""
+        return len(self) / (self.n_users * self.n_items)
+
+    @property
+    def pairs(self) -> np.ndarray:
+        """The (user, item) inputs as an int32 array of shape (N, 2)."""
+        return np.stack([self.users, self.items], axis=1)
+
+    def clean(self, users: Any, items: Any) -> np.ndarray:
+        """Planted ratings without noise for the given pairs (planted data only)."""
+        if self.user_factors is None:
+            raise ValueError("clean ratings exist only for planted data (planted_ratings)")
+        users, items = np.asarray(users), np.asarray(items)
+        interaction = np.sum(self.user_factors[users] * self.item_factors[items], axis=-1)
+        return self.mean + self.user_bias[users] + self.item_bias[items] + interaction
+
+    def subset(self, index: Any) -> Ratings:
+        """The ratings at ``index`` (an index array or boolean mask); the truth is kept."""
+        return replace(
+            self, users=self.users[index], items=self.items[index], ratings=self.ratings[index]
+        )
+
+    def split(self, test_fraction: float = 0.2, seed: int = 0) -> tuple[Ratings, Ratings]:
+        """A random (train, test) split; both parts come in random order, not sorted by user."""
+        test_fraction = _checks.in_range("test_fraction", test_fraction, 0.0, 1.0, closed="()")
+        order = np.random.default_rng(_checks.non_negative_int("seed", seed)).permutation(len(self))
+        cut = int(round(len(self) * test_fraction))
+        return self.subset(order[cut:]), self.subset(order[:cut])
+
+
+def planted_ratings(
+    n_users: int = 600,
+    n_items: int = 300,
+    *,
+    rank: int = 3,
+    ratings_per_user: int = 30,
+    noise_std: float = 0.5,
+    mean: float = 3.5,
+    bias_std: float = 0.3,
+    seed: int = 0,
+) -> Ratings:
+    """Ratings from planted factors: ``r = mean + b_u + b_i + p_u . q_i + noise``.
+
+    Factor entries are Gaussian, scaled so that ``p_u . q_i`` has standard deviation 1; biases
+    have standard deviation ``bias_std`` and the noise ``noise_std``. Each user rates
+    ``ratings_per_user`` distinct items chosen at random. Ratings stay continuous (not rounded
+    to stars), so ``noise_std`` is exactly the error of a model that knows the truth.
+    """
+    n_users = _checks.positive_int("n_users", n_users)
+    n_items = _checks.positive_int("n_items", n_items)
+    rank = _checks.positive_int("rank", rank)
+    ratings_per_user = _checks.positive_int("ratings_per_user", ratings_per_user)
+    if ratings_per_user > n_items:
+        raise ValueError(
+            f"ratings_per_user must be at most n_items={n_items}, got {ratings_per_user}"
+        )
+    noise_std = _checks.non_negative_float("noise_std", noise_std)
+    bias_std = _checks.non_negative_float("bias_std", bias_std)
+    mean = _checks.finite_array("mean", mean, ndim=0).item()
+    rng = np.random.default_rng(_checks.non_negative_int("seed", seed))
+
+    scale = rank**-0.25  # var(p . q) = rank * scale^4 = 1
+    user_factors = rng.normal(0.0, scale, (n_users, rank))
+    item_factors = rng.normal(0.0, scale, (n_items, rank))
+    user_bias = rng.normal(0.0, bias_std, n_users)
+    item_bias = rng.normal(0.0, bias_std, n_items)
+    users = np.repeat(np.arange(n_users), ratings_per_user)
+    # argsort of uniform noise per row: a random subset of distinct items for every user.
+    items = np.argsort(rng.random((n_users, n_items)), axis=1)[:, :ratings_per_user].ravel()
+    planted = Ratings(
+        users=users.astype(np.int32),
+        items=items.astype(np.int32),
+        ratings=np.zeros(len(users), np.float32),
+        n_users=n_users,
+        n_items=n_items,
+        source=(
+            f"synthetic: {n_users:,} users x {n_items:,} items, {ratings_per_user} ratings per "
+            f"user, planted rank {rank}, noise std {noise_std:g}, seed {seed}"
+        ),
+        mean=float(mean),
+        user_bias=user_bias,
+        item_bias=item_bias,
+        user_factors=user_factors,
+        item_factors=item_factors,
+        noise_std=noise_std,
+    )
+    noisy = planted.clean(users, items) + rng.normal(0.0, noise_std, len(users))
+    return replace(planted, ratings=noisy.astype(np.float32))
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+
+def _pair_columns(pairs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    pairs = tf.cast(pairs, tf.int32)
+    return pairs[:, 0], pairs[:, 1]
+
+
+@keras.saving.register_keras_serializable(package="mapping_lib")
+class MatrixFactorization(keras.Model):
+    """``(user, item) -> mean + b_u + b_i + p_u . q_i`` with ``rank``-dimensional p and q.
+
+    Input: int pairs of shape (N, 2); output: ratings (N, 1). ``l2`` penalises the squared
+    length of the factor tables (as ``keras.regularizers.L2``); ``mean`` is the fixed offset,
+    usually the mean training rating.
+    """
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        rank: int = 3,
+        *,
+        l2: float = 0.0,
+        mean: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.n_users = _checks.positive_int("n_users", n_users)
+        self.n_items = _checks.positive_int("n_items", n_items)
+        self.rank = _checks.positive_int("rank", rank)
+        self.l2 = _checks.non_negative_float("l2", l2)
+        self.mean = _checks.finite_array("mean", mean, ndim=0).item()
+        regularizer = keras.regularizers.L2(self.l2) if self.l2 else None
+        # Small random factors: every rating starts near mean + biases. Not too small: all-zero
+        # factors are a saddle point of the loss (dL/dp_u is proportional to q_i and vice
+        # versa), and training from very near it crawls along long plateaus.
+        init = keras.initializers.RandomNormal(stddev=0.1)
+        self.user_vectors = keras.layers.Embedding(
+            n_users, rank, embeddings_initializer=init, embeddings_regularizer=regularizer
+        )
+        self.item_vectors = keras.layers.Embedding(
+            n_items, rank, embeddings_initializer=init, embeddings_regularizer=regularizer
+        )
+        self.user_bias = keras.layers.Embedding(n_users, 1, embeddings_initializer="zeros")
+        self.item_bias = keras.layers.Embedding(n_items, 1, embeddings_initializer="zeros")
+
+    def call(self, pairs: tf.Tensor) -> tf.Tensor:
+        users, items = _pair_columns(pairs)
+        interaction = tf.reduce_sum(
+            self.user_vectors(users) * self.item_vectors(items), axis=-1, keepdims=True
+        )
+        return self.mean + self.user_bias(users) + self.item_bias(items) + interaction
+
+    @property
+    def item_factors(self) -> np.ndarray:
+        """The learned item vectors q_i, shape (n_items, rank)."""
+        return np.asarray(self.item_vectors.embeddings)
+
+    @property
+    def user_factors(self) -> np.ndarray:
+        """The learned user vectors p_u, shape (n_users, rank)."""
+        return np.asarray(self.user_vectors.embeddings)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "n_users": self.n_users,
+            "n_items": self.n_items,
+            "rank": self.rank,
+            "l2": self.l2,
+            "mean": self.mean,
+        }
+
+
+@keras.saving.register_keras_serializable(package="mapping_lib")
+class NeuralCF(keras.Model):
+    """``(user, item) -> mean + MLP([p_u, q_i])``: the inner product replaced by a network.
+
+    The concatenated vectors pass through ReLU layers of sizes ``hidden`` and one linear
+    output (the MLP branch of He et al.'s neural collaborative filtering, for ratings).
+    """
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        embedding_dim: int = 8,
+        *,
+        hidden: tuple[int, ...] = (32, 16),
+        mean: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.n_users = _checks.positive_int("n_users", n_users)
+        self.n_items = _checks.positive_int("n_items", n_items)
+        self.embedding_dim = _checks.positive_int("embedding_dim", embedding_dim)
+        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+            raise TypeError(f"hidden must be a sequence of layer sizes, got {hidden!r}")
+        self.hidden = tuple(_checks.positive_int(f"hidden[{i}]", n) for i, n in enumerate(hidden))
+        self.mean = _checks.finite_array("mean", mean, ndim=0).item()
+        init = keras.initializers.RandomNormal(stddev=0.05)
+        self.user_vectors = keras.layers.Embedding(
+            n_users, embedding_dim, embeddings_initializer=init
+        )
+        self.item_vectors = keras.layers.Embedding(
+            n_items, embedding_dim, embeddings_initializer=init
+        )
+        self.mlp = [keras.layers.Dense(units, activation="relu") for units in self.hidden]
+        self.out = keras.layers.Dense(1)
+
+    def call(self, pairs: tf.Tensor) -> tf.Tensor:
+        users, items = _pair_columns(pairs)
+        hidden = tf.concat([self.user_vectors(users), self.item_vectors(items)], axis=-1)
+        for layer in self.mlp:
+            hidden = layer(hidden)
+        return self.mean + self.out(hidden)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "n_users": self.n_users,
+            "n_items": self.n_items,
+            "embedding_dim": self.embedding_dim,
+            "hidden": list(self.hidden),
+            "mean": self.mean,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring
+# --------------------------------------------------------------------------------------------
+
+
+def rmse(y_true: Any, y_pred: Any) -> float:
+    """Root mean squared error between two arrays of ratings (any shapes with N elements)."""
+    true = _checks.finite_array("y_true", y_true).reshape(-1)
+    pred = _checks.finite_array("y_pred", y_pred).reshape(-1)
+    _checks.same_length("y_true", true, "y_pred", pred)
+    if not len(true):
+        raise ValueError("y_true must hold at least one rating, got none")
+    return float(np.sqrt(np.mean((true.astype(np.float64) - pred) ** 2)))
+
+
+def subspace_alignment(planted: Any, learned: Any) -> np.ndarray:
+    """Cosines of the principal angles between the column spaces of two (n, k) matrices.
+
+    Factors are only identifiable up to an invertible mixing (P Q^T = P A A^-1 Q^T), so
+    columns cannot be compared one by one; their spans can. Returns min(k1, k2) cosines,
+    largest first: all 1 means one span contains the other, values near 0 mean unrelated
+    directions (random k-dimensional subspaces of R^n give squared cosines near k / n).
+    """
+    a = _checks.finite_array("planted", planted, ndim=2)
+    b = _checks.finite_array("learned", learned, ndim=2)
+    if len(a) != len(b):
+        raise ValueError(
+            f"planted and learned must have one row per item, got {len(a)} and {len(b)} rows"
+        )
+    for name, matrix in (("planted", a), ("learned", b)):
+        if np.linalg.matrix_rank(matrix) < matrix.shape[1]:
+            raise ValueError(f"{name} must have linearly independent columns")
+    qa, _ = np.linalg.qr(a.astype(np.float64))
+    qb, _ = np.linalg.qr(b.astype(np.float64))
+    return np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), 0.0, 1.0)
+
+
+def top_k(scores: Any, k: int = 10, *, exclude: Any = None) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first, skipping the indices in ``exclude``.
+
+    Ties keep the lower index first. With fewer than ``k`` candidates, all are returned.
+    """
+    values = _checks.finite_array("scores", scores, ndim=1).astype(np.float64)
+    k = _checks.positive_int("k", k)
+    allowed = np.ones(len(values), dtype=bool)
+    if exclude is not None:
+        excluded = np.asarray(exclude, dtype=np.int64).reshape(-1)
+        if excluded.size and (excluded.min() < 0 or excluded.max() >= len(values)):
+            raise ValueError(
+                f"exclude must hold indices in [0, {len(values)}), got values from "
+                f"{excluded.min()} to {excluded.max()}"
+            )
+        allowed[excluded] = False
+    candidates = np.flatnonzero(allowed)
+    order = np.argsort(-values[candidates], kind="stable")
+    return candidates[order[:k]]
+
+
+# --------------------------------------------------------------------------------------------
+# MovieLens 100K
+# --------------------------------------------------------------------------------------------
+
+MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
+MOVIELENS_SHA256 = "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229"
+"""SHA256 of ml-100k.zip as published by GroupLens (4,924,029 bytes)."""
+
+
+def read_movielens(folder: str | os.PathLike) -> Ratings:
+    """Read an extracted ``ml-100k`` folder: ``u.data`` (ratings) and ``u.item`` (titles)."""
+    folder = Path(folder)
+    rows = []
+    for number, line in enumerate((folder / "u.data").read_text().splitlines(), 1):
+        fields = line.split("\t")
+        if len(fields) != 4 or not all(field.isdigit() for field in fields):
+            raise ValueError(f"{folder / 'u.data'}, line {number}: expected 4 tab-separated ints")
+        rows.append([int(field) for field in fields[:3]])
+    table = np.array(rows, dtype=np.int64)
+    titles = {}
+    # u.item is Latin-1 and '|'-separated: id|title|release date|...
+    for line in (folder / "u.item").read_text(encoding="latin-1").splitlines():
+        if line.strip():
+            item_id, title = line.split("|")[:2]
+            titles[int(item_id)] = title
+    n_users, n_items = int(table[:, 0].max()), int(table[:, 1].max())
+    return Ratings(
+        users=(table[:, 0] - 1).astype(np.int32),  # ids in the files start at 1
+        items=(table[:, 1] - 1).astype(np.int32),
+        ratings=table[:, 2].astype(np.float32),
+        n_users=n_users,
+        n_items=n_items,
+        source="",
+        item_names=tuple(titles.get(i + 1, f"item {i + 1}") for i in range(n_items)),
+    )
+
+
+def load_movielens_100k() -> Ratings:
+    """The MovieLens 100K ratings (943 users, 1,682 films, 1-5 stars) from GroupLens.
+
+    Downloads ``ml-100k.zip`` into the keras cache once (verified against SHA256) and reads it.
+    Without a network this raises FileNotFoundError saying why; there is no offline copy.
+    """
+    try:
+        archive = data._download("ml-100k.zip", MOVIELENS_URL)
+    except Exception as error:  # keras wraps every URL failure in a bare Exception
+        raise FileNotFoundError(
+            f"MovieLens 100K: the download from {MOVIELENS_URL} failed ({data._reason(error)})"
+        ) from error
+    actual = data.sha256_file(archive)
+    if actual != MOVIELENS_SHA256:
+        raise ValueError(
+            f"{archive} is corrupted or was changed: SHA256 {actual}, expected "
+            f"{MOVIELENS_SHA256}. Delete it and try again."
+        )
+    folder = archive.parent / "ml-100k"
+    if not (folder / "u.data").is_file():
+        with zipfile.ZipFile(archive) as bundle:
+            bundle.extractall(archive.parent)
+    ratings = read_movielens(folder)
+    source = (
+        f"MovieLens 100K: {len(ratings):,} ratings by {ratings.n_users:,} users of "
+        f"{ratings.n_items:,} films, downloaded from {MOVIELENS_URL} (SHA256-verified)"
+    )
+    print(source)
+    return replace(ratings, source=source)
