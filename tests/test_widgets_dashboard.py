@@ -236,8 +236,11 @@ def test_figure_draws_the_logged_curves():
         line.get_label(): line for line in axes["gradient norm per layer (probe batch)"].get_lines()
     }
     np.testing.assert_allclose(gradient_lines["b"].get_ydata(), [5.0, 4.0])
-    # The second phase starts after epoch 3: a dashed line at 3.5 on every panel with data.
+    # The second phase starts after epoch 3: a dashed line between epochs 3 and 4 on the metric
+    # panels, at "3 epochs completed" on the gradient panel.
     assert any(list(line.get_xdata()) == [3.5, 3.5] for line in axes["loss"].get_lines())
+    gradient_panel = axes["gradient norm per layer (probe batch)"]
+    assert any(list(line.get_xdata()) == [3, 3] for line in gradient_panel.get_lines())
     assert figure.get_suptitle() == "demo"
 
 

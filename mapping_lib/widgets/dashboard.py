@@ -309,12 +309,15 @@ def dashboard_figure(
     for ax in axes.flat:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     for phase in state.phases[1:]:
-        for ax in axes.flat:
+        # Metric panels count epochs from 1 (the phase's first is start + 1); the gradient
+        # panel counts epochs completed (the phase's first point is at start).
+        starts = [phase.start + 0.5] * 3 + [phase.start]
+        for ax, x in zip(axes.flat, starts):
             if ax.has_data():
-                ax.axvline(phase.start + 0.5, color="0.5", ls="--", lw=1)
+                ax.axvline(x, color="0.5", ls="--", lw=1)
                 # x in data units, y at the top of the panel whatever its scale
                 where = ("data", "axes fraction")
-                ax.annotate(phase.label, (phase.start + 0.5, 1.0), xycoords=where,
+                ax.annotate(phase.label, (x, 1.0), xycoords=where,
                             ha="left", va="top", fontsize=7, color="0.35")  # fmt: skip
     fig.suptitle(title or status_line(state), fontsize=10)
     fig.tight_layout()
