@@ -361,6 +361,26 @@ def _scale_images(images: np.ndarray) -> np.ndarray:
     return (np.asarray(images, dtype=np.float32) / 255.0).reshape(-1, 28, 28)
 
 
+def _image_data(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    class_names: tuple[str, ...],
+    source: str,
+) -> LoadedData:
+    """Announce ``source`` and return raw 0-255 idx images as scaled float32 ``LoadedData``."""
+    _announce(source)
+    return LoadedData(
+        _scale_images(x_train),
+        y_train.astype(np.int32),
+        _scale_images(x_test),
+        y_test.astype(np.int32),
+        class_names,
+        source,
+    )
+
+
 def load_mnist() -> LoadedData:
     """Handwritten digits: x float32 in [0, 1], shape (N, 28, 28); y int32 in 0..9.
 
@@ -376,15 +396,7 @@ def load_mnist() -> LoadedData:
         f"MNIST: full data set ({len(y_train):,} train / {len(y_test):,} test) "
         "from keras.datasets.mnist"
     )
-    _announce(source)
-    return LoadedData(
-        _scale_images(x_train),
-        y_train.astype(np.int32),
-        _scale_images(x_test),
-        y_test.astype(np.int32),
-        _DIGITS,
-        source,
-    )
+    return _image_data(x_train, y_train, x_test, y_test, _DIGITS, source)
 
 
 def _mnist_sample(offline_reason: str) -> LoadedData:
@@ -504,15 +516,7 @@ def load_fashion_mnist() -> LoadedData:
         f"Fashion-MNIST: full data set ({len(y_train):,} train / {len(y_test):,} test) from the "
         f"{where}; all four files SHA256-verified"
     )
-    _announce(source)
-    return LoadedData(
-        _scale_images(x_train),
-        y_train.astype(np.int32),
-        _scale_images(x_test),
-        y_test.astype(np.int32),
-        FASHION_CLASSES,
-        source,
-    )
+    return _image_data(x_train, y_train, x_test, y_test, FASHION_CLASSES, source)
 
 
 # --------------------------------------------------------------------------------------------
