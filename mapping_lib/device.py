@@ -160,8 +160,39 @@ def strategy(devices: Sequence[Any] | None = None) -> tf.distribute.Strategy:
     return tf.distribute.OneDeviceStrategy(names[0])
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow and make TF ops deterministic; safe to call again."""
-    seed = _checks.non_negative_int("seed", seed)
+SEED_VARIABLE = "MAPPING_SEED"
+
+
+def book_seed() -> int:
+    """The seed the whole book runs with: ``$MAPPING_SEED`` when it is set, else 0.
+
+    Rebuild the book with another seed by setting it, e.g. ``MAPPING_SEED=3 make book``:
+    every trained result then changes, and every claim the chapters assert must still hold.
+    """
+    text = os.environ.get(SEED_VARIABLE, "").strip()
+    if not text:
+        return 0
+    try:
+        seed = int(text)
+    except ValueError:
+        raise ValueError(
+            f"{SEED_VARIABLE} must be a non-negative integer, got {text!r}"
+        ) from None
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"{SEED_VARIABLE} must be an integer from 0 to 2**32 - 1, got {text!r}")
+    return seed
+
+
+def seed_everything(seed: int | None = None) -> int:
+    """Seed Python, NumPy and TensorFlow and make TF ops deterministic; safe to call again.
+
+    Args:
+        seed: the seed; ``None`` (the default) takes the book's seed from ``book_seed()``.
+
+    Returns:
+        The seed that was used.
+    """
+    seed = book_seed() if seed is None else _checks.non_negative_int("seed", seed)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()  # a no-op when already enabled
+    return seed

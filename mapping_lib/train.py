@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from mapping_lib import _checks, losses, optim
+from mapping_lib import _checks, device, losses, optim
 from mapping_lib.data import pipeline_options
 from mapping_lib.layers import BackpropLayer, backward_sequence
 
@@ -136,7 +136,7 @@ def fit(
     validation_data: Any = None,
     validation_split: float = 0.0,
     shuffle: bool = True,
-    seed: int = 0,
+    seed: int | None = None,
     early_stopping: EarlyStopping | None = None,
     reduce_lr: ReduceLROnPlateau | None = None,
     on_epoch_end: Callable[[int, Logs], Any] | None = None,
@@ -149,7 +149,8 @@ def fit(
     is used as it is (see the module doc). ``loss`` and ``optimizer`` are objects or names
     (``mapping_lib.losses.get``, ``mapping_lib.optim.get``). ``validation_split`` holds out
     the last fraction of the arrays, before shuffling (as Keras does); validation runs in
-    batches of ``EVAL_BATCH_SIZE``. ``seed`` fixes the shuffling order; initial weights and
+    batches of ``EVAL_BATCH_SIZE``. ``seed`` fixes the shuffling order (default: the book's seed,
+    ``mapping_lib.device.book_seed()``); initial weights and
     dropout masks follow Keras' seeding (``mapping_lib.device.seed_everything``).
     ``on_epoch_end(epoch, logs)`` runs after every epoch; returning True stops training.
     ``manual=True`` computes gradients with the layers' ``backward`` instead of a tape.
@@ -161,7 +162,7 @@ def fit(
     _check_model(model)
     epochs = _checks.positive_int("epochs", epochs)
     batch_size = _checks.positive_int("batch_size", batch_size)
-    seed = _checks.non_negative_int("seed", seed)
+    seed = device.book_seed() if seed is None else _checks.non_negative_int("seed", seed)
     for name, flag in (("shuffle", shuffle), ("manual", manual), ("progress", progress)):
         _check_flag(name, flag)
     _check_optional("early_stopping", early_stopping, EarlyStopping)

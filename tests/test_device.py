@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 import textwrap
@@ -114,6 +115,26 @@ def test_seed_everything_repeats_every_generator():
     np.testing.assert_array_equal(first[3], second[3])
     device.seed_everything(8)
     assert draw()[:3] != first[:3]
+
+
+def test_seed_everything_defaults_to_the_book_seed(monkeypatch):
+    monkeypatch.delenv("MAPPING_SEED", raising=False)
+    assert device.book_seed() == 0 and device.seed_everything() == 0
+    zero = np.random.rand()
+    monkeypatch.setenv("MAPPING_SEED", " 3 ")
+    assert device.seed_everything() == 3
+    three = np.random.rand()
+    device.seed_everything(3)
+    assert np.random.rand() == three != zero
+    device.seed_everything(0)
+    assert np.random.rand() == zero  # an explicit seed wins over the environment
+
+
+@pytest.mark.parametrize("text", ["three", "-1", "1.5", str(2**32)])
+def test_a_bad_mapping_seed_is_named(monkeypatch, text):
+    monkeypatch.setenv("MAPPING_SEED", text)
+    with pytest.raises(ValueError, match=f"MAPPING_SEED must be .*got '{re.escape(text)}'"):
+        device.seed_everything()
 
 
 @pytest.mark.parametrize(
