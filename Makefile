@@ -41,14 +41,15 @@ define pytest_allow_empty
 $(PY) -m pytest $(1) || { rc=$$?; [ $$rc -eq 5 ] || exit $$rc; echo "note: no tests collected in $(2)"; }
 endef
 
-.PHONY: help install sysdeps assets book test test-unit test-notebooks test-book test-browser \
-	lab bench clean
+.PHONY: help install sysdeps assets book test lint test-unit test-notebooks test-book \
+	test-browser robustness lab bench clean
 
 help:
 	@echo "make install         .venv with mapping_lib[book,test] (pinned by constraints.txt) + npm assets"
 	@echo "make book            execute the chapters (jupyter-cache) and build _build/html"
-	@echo "make test            unit tests, nbval on notebooks/, static test book, browser tests"
-	@echo "                     (steps: test-unit test-notebooks test-book test-browser)"
+	@echo "make test            ruff, unit tests, nbval on notebooks/, static test book, browser tests"
+	@echo "                     (steps: lint test-unit test-notebooks test-book test-browser)"
+	@echo "make robustness      every chapter under seeds 0-4 and with oneDNN off (long; not in test)"
 	@echo "make sysdeps         apt-get install chromium and dataset-fashion-mnist if missing"
 	@echo "make lab             JupyterLab on 127.0.0.1:$(LAB_PORT) with a random token"
 	@echo "make bench           python -m bench.<name> for each bench script (or BENCH=\"fit ...\")"
@@ -114,14 +115,21 @@ book: install sysdeps assets
 
 # --- tests --------------------------------------------------------------------------------------
 
-test: install sysdeps test-unit test-notebooks test-book test-browser
+test: install sysdeps lint test-unit test-notebooks test-book test-browser
 
+# The library, its tests, benchmarks and scripts (the rules are in pyproject.toml).
+lint: install
+	$(BIN)/ruff check mapping_lib tests bench scripts
+
+# -rs lists every skipped test with its reason, so a skip is never silent.
 test-unit: install
-	$(call pytest_allow_empty,tests --ignore=tests/browser -q,tests/)
+	$(call pytest_allow_empty,tests --ignore=tests/browser -q -rs,tests/)
 
 # Re-runs every notebook and compares the cells marked NBVAL_CHECK_OUTPUT with the committed outputs.
+# The committed outputs were made with the book's default seed, so nbval runs with it whatever
+# MAPPING_SEED says (no compared output depends on trained weights, so the CPU does not matter).
 test-notebooks: install sysdeps
-	$(call pytest_allow_empty,$(NBVAL_FLAGS) notebooks/,notebooks/)
+	MAPPING_SEED=0 $(call pytest_allow_empty,$(NBVAL_FLAGS) notebooks/,notebooks/)
 
 # Static book from the committed (nbval-checked) outputs, without executing anything, in its
 # own folder so that it leaves `make book`'s _build/html alone.
@@ -138,6 +146,12 @@ test-book: install assets
 test-browser: install sysdeps
 	mkdir -p $(TEST_ARTIFACTS)
 	$(PY) -m pytest tests/browser -v -rs $(PYTEST_ARGS)
+
+# Every chapter in fresh kernels for MAPPING_SEED 0-4 (oneDNN on) and seed 0 with oneDNN off:
+# every assertion about a trained result must hold in all six. About 45 minutes on 2 cores.
+# Select with e.g. `make robustness ROBUSTNESS_ARGS="--chapters 04_training --settings seed=3"`.
+robustness: install sysdeps
+	$(PY) scripts/robustness.py $(ROBUSTNESS_ARGS)
 
 # --- working on the book ------------------------------------------------------------------------
 
