@@ -64,8 +64,16 @@ install: $(PY_STAMP) $(NPM_STAMP)
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); $(call apt_install,python3-venv); $(PYTHON) -m venv $(VENV); }
 
+# The kernel every chapter runs in (book build, nbval, JupyterLab, make robustness) leaves
+# C-level output, TensorFlow's C++ start-up log, in the terminal instead of the page; Python
+# output, warnings and tracebacks still reach the notebook.
+KERNEL_SPEC := $(VENV)/share/jupyter/kernels/python3/kernel.json
+
 $(PY_STAMP): pyproject.toml constraints.txt | $(PY)
 	$(PY) -m pip install -c constraints.txt -e ".[book,test]"
+	$(PY) -c 'import json, sys; spec = json.load(open(sys.argv[1])); flag = sys.argv[2]; \
+	  spec["argv"] += [flag] if flag not in spec["argv"] else []; \
+	  json.dump(spec, open(sys.argv[1], "w"), indent=1)' $(KERNEL_SPEC) --IPKernelApp.capture_fd_output=False
 	touch $@
 
 $(NPM_STAMP): package.json package-lock.json $(PY_STAMP)
