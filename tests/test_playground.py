@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import time
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
 
+from mapping_lib import layers, losses, optim
 from mapping_lib.playground import Playground, PlaygroundConfig, PlaygroundCore, render
 from mapping_lib.playground.config import ACTIVATIONS, DATASETS, REGRESSION_SETS
 from mapping_lib.playground.core import MINI_RESOLUTION, OUTPUT_RESOLUTION
 from mapping_lib.playground.datasets import DIGITS_RADIUS, digit_plane, make_data
 from mapping_lib.playground.features import FEATURE_NAMES, feature_matrix, plane_grid
+from mapping_lib.playground.training import EpochTrainer, shuffled_batches
+from mapping_lib.playground.view import FRAME_SECONDS, frame_epochs
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ALL_FEATURES = ",".join(FEATURE_NAMES)
@@ -395,6 +399,166 @@ def test_run_rejects_bad_epoch_counts(epochs):
         PlaygroundCore().run(epochs)
 
 
+# ----- the compiled training loop against step-by-step training ------------------------------
+
+
+def step_by_step(text: str, plan: list[tuple[dict, int]]) -> tuple[np.ndarray, list]:
+    """The reference: one eager GradientTape step per mini-batch, then the two SGD optimizers.
+
+    Starts from the core's seeded data and initial weights; ``plan`` lists (config changes,
+    epochs) like calls of ``configure`` and ``run``. Returns the (epochs, 2) train/test
+    losses and the final (kernel, bias) pairs.
+    """
+    core = PlaygroundCore(text)
+    config = core.config
+    x_train, x_test = (
+        feature_matrix(x, core.features) for x in (core.data.x_train, core.data.x_test)
+    )
+    y_train, y_test = core.data.y_train[:, None], core.data.y_test[:, None]
+    units = [*config.hidden, 1]
+    dense = [
+        layers.Dense(n, activation=config.activation if i < len(config.hidden) else None)
+        for i, n in enumerate(units)
+    ]
+    model = keras.Sequential([keras.Input((len(config.features),)), *dense])
+    for layer, (kernel, bias) in zip(dense, core.weights()):
+        layer.kernel.assign(kernel)
+        layer.bias.assign(bias)
+    kernels, biases = [lay.kernel for lay in dense], [lay.bias for lay in dense]
+    classification = config.problem == "classification"
+
+    def loss(y: np.ndarray, z: tf.Tensor) -> tf.Tensor:
+        # TensorFlow's own log-loss, not mapping_lib's: a tape through max(z, 0) + log1p(e^-|z|)
+        # gets the slope at z = 0 exactly wrong (1 - y, not 1/2 - y), and a network of dead
+        # ReLUs with zero biases outputs exactly 0. The compiled training uses the hand-derived
+        # gradient, which is right there too.
+        if classification:
+            return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(y, z))
+        return tf.reduce_mean(tf.square(z - y))
+
+    rng = np.random.default_rng(config.seed)
+    recorded = []
+    for changes, epochs in plan:
+        config = config.replace(**changes)
+        rate = config.regularization_rate
+        kernel_sgd = optim.SGD(
+            config.learning_rate,
+            l1=rate if config.regularization == "l1" else 0.0,
+            l2=rate if config.regularization == "l2" else 0.0,
+        )
+        bias_sgd = optim.SGD(config.learning_rate)
+        n, size = len(x_train), config.batch_size
+        per_epoch = -(-n // size)
+        for _ in range(epochs):
+            order = rng.permutation(n)
+            top_up = rng.choice(n, per_epoch * size - n, replace=False)
+            for rows in np.concatenate([order, top_up]).reshape(per_epoch, size):
+                with tf.GradientTape() as tape:
+                    batch_loss = loss(y_train[rows], model(x_train[rows]))
+                kernel_grads, bias_grads = tape.gradient(batch_loss, [kernels, biases])
+                kernel_sgd.apply_gradients(zip(kernel_grads, kernels))
+                bias_sgd.apply_gradients(zip(bias_grads, biases))
+            recorded.append(
+                [float(loss(y, model(x))) for x, y in ((x_train, y_train), (x_test, y_test))]
+            )
+    return np.array(recorded), [(k.numpy(), b.numpy()) for k, b in zip(kernels, biases)]
+
+
+@pytest.mark.parametrize(
+    ("text", "plan"),
+    [
+        ("pg1;data=circle;net=4,2;act=tanh;batch=1;train=10", [({}, 3)]),
+        ("pg1;data=spiral;feat=x1,x2,sin(x1);net=5,3;act=relu;batch=7;train=30;reg=l1;rate=0.01;seed=3",
+         [({}, 2), ({"learning_rate": 0.1, "batch_size": 4}, 1),
+          ({"regularization": "l2", "regularization_rate": 0.03}, 2)]),
+        ("pg1;data=reg-gauss;net=3;act=sigmoid;batch=30;train=20;reg=l2;rate=0.003;lr=0.1",
+         [({}, 4)]),
+        ("pg1;data=xor;feat=x1,x2,x1*x2;net=;act=linear;batch=10;train=10", [({}, 2), ({}, 3)]),
+    ],
+)  # fmt: skip
+def test_compiled_training_matches_step_by_step_training(text, plan):
+    expected_losses, expected_weights = step_by_step(text, plan)
+    core = PlaygroundCore(text)
+    for changes, epochs in plan:
+        core.configure(**changes)
+        core.run(epochs)
+    losses_ = np.column_stack([core.history["train_loss"], core.history["test_loss"]])
+    np.testing.assert_allclose(losses_, expected_losses, rtol=1e-4, atol=1e-6)
+    for (kernel, bias), (expected_kernel, expected_bias) in zip(core.weights(), expected_weights):
+        np.testing.assert_allclose(kernel, expected_kernel, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(bias, expected_bias, rtol=1e-4, atol=1e-5)
+
+
+def small_trainer() -> tuple[EpochTrainer, tuple[tf.Tensor, ...], list[layers.Dense], optim.SGD]:
+    """A 2-3-1 tanh network on 30 + 10 random points of an xor pattern."""
+    dense = [layers.Dense(3, activation="tanh"), layers.Dense(1)]
+    keras.Sequential([keras.Input((2,)), *dense])  # builds the layers' weights
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2)).astype(np.float32)
+    y = (x[:, :1] * x[:, 1:] > 0).astype(np.float32)
+    tensors = tuple(tf.constant(v) for v in (x[:30], y[:30], x[30:], y[30:]))
+    kernel_sgd = optim.SGD(0.1)
+    loss = losses.BinaryCrossentropy(from_logits=True)
+    return EpochTrainer(dense, loss, kernel_sgd, optim.SGD(0.1)), tensors, dense, kernel_sgd
+
+
+def test_epoch_trainer_traces_once_for_any_epochs_batch_size_and_learning_rate():
+    trainer, tensors, dense, kernel_sgd = small_trainer()
+    rng = np.random.default_rng(1)
+    first = trainer(*tensors, shuffled_batches(rng, 30, 5, 1))
+    start = dense[0].kernel.numpy()
+    for epochs, batch_size in ((3, 5), (7, 2), (2, 30)):
+        recorded = trainer(*tensors, shuffled_batches(rng, 30, batch_size, epochs))
+        assert recorded.shape == (epochs, 2) and recorded.dtype == np.float64
+    kernel_sgd.learning_rate = 0.5
+    trainer(*tensors, shuffled_batches(rng, 30, 5, 2))
+    assert trainer.tracing_count == 1
+    assert first.shape == (1, 2) and not np.array_equal(dense[0].kernel.numpy(), start)
+
+
+@pytest.mark.parametrize(
+    ("batches", "message"),
+    [(np.zeros((2, 3), np.int32), "batches"), (np.zeros((1, 2, 3)), "batches"),
+     (np.zeros((0, 2, 3), np.int32), "batches"), (np.full((1, 2, 3), 30), "training points"),
+     (np.full((1, 2, 3), -1), "training points")],
+)  # fmt: skip
+def test_epoch_trainer_rejects_bad_batches(batches, message):
+    trainer, tensors, _, _ = small_trainer()
+    with pytest.raises(ValueError, match=message):
+        trainer(*tensors, batches)
+
+
+def test_shuffled_batches_are_a_permutation_topped_up_per_epoch():
+    batches = shuffled_batches(np.random.default_rng(5), 23, 5, 4)
+    assert batches.shape == (4, 5, 5) and batches.dtype == np.int32
+    for epoch in batches.reshape(4, -1):
+        assert sorted(epoch[:23]) == list(range(23))
+        assert len(set(epoch[23:])) == 2  # the top-up draws without replacement
+    assert not np.array_equal(batches[0], batches[1])
+    again = shuffled_batches(np.random.default_rng(5), 23, 5, 4)
+    np.testing.assert_array_equal(batches, again)
+    assert shuffled_batches(np.random.default_rng(5), 20, 5, 1).shape == (1, 4, 5)
+
+
+@pytest.mark.parametrize(
+    ("n", "batch_size", "epochs", "name"),
+    [(10, 0, 1, "batch_size"), (10, 11, 1, "batch_size"), (10, 2, 0, "epochs"),
+     (10, 2, 1.0, "epochs"), (10, 2, True, "epochs")],
+)  # fmt: skip
+def test_shuffled_batches_rejects_bad_sizes(n, batch_size, epochs, name):
+    with pytest.raises(ValueError, match=name):
+        shuffled_batches(np.random.default_rng(0), n, batch_size, epochs)
+
+
+def test_frame_epochs_aim_at_the_frame_budget():
+    assert frame_epochs(10, 0.16, target=0.08) == 5  # too slow: shrink in proportion
+    assert frame_epochs(10, 0.04, target=0.08) == 20
+    assert frame_epochs(10, 0.001, target=0.08) == 20  # grow at most twofold per frame
+    assert frame_epochs(1, 3.0, target=0.08) == 1  # never below one epoch
+    assert frame_epochs(4, 0.0) == 8
+    assert frame_epochs(50, FRAME_SECONDS) == 50
+
+
 # ----- backprop mode -------------------------------------------------------------------------
 
 
@@ -590,6 +754,12 @@ def test_view_play_trains_in_the_background_until_paused():
     time.sleep(0.3)
     assert view.core.epoch == epochs  # nothing trains after the pause
     assert f"{view.core.test_loss:.4f}" in view.loss_label.value
+
+
+@pytest.mark.parametrize("epochs_per_frame", [0, 2.5, True])
+def test_view_rejects_bad_epochs_per_frame(epochs_per_frame):
+    with pytest.raises(ValueError, match="epochs_per_frame"):
+        Playground(epochs_per_frame=epochs_per_frame)
 
 
 def test_view_play_stops_by_itself_when_training_diverges():

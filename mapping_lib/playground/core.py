@@ -2,6 +2,7 @@
 
 No widgets here. The view calls ``step``/``run`` and reads ``heatmaps()``,
 ``weights()`` and ``history``; a notebook or a test can do the same without a browser.
+The training loop itself, whole epochs per compiled call, is :mod:`.training`.
 
 Conventions (the choices TensorFlow Playground leaves open):
 
@@ -33,6 +34,7 @@ from mapping_lib import layers, losses, optim
 from mapping_lib.playground.config import PlaygroundConfig
 from mapping_lib.playground.datasets import EXTENT, PlaneData, make_data
 from mapping_lib.playground.features import feature_matrix, plane_grid
+from mapping_lib.playground.training import EpochTrainer, shuffled_batches
 
 MINI_RESOLUTION = 40
 """Side, in grid points, of every neuron's small heatmap."""
@@ -171,22 +173,11 @@ class PlaygroundCore:
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ValueError(f"epochs must be a positive int, got {epochs!r}")
         with self._lock:
-            batches = tf.constant(self._batch_indices(int(epochs)))
-            recorded = self._train_epochs(*self._tensors, batches).numpy().astype(float)
+            n, size = len(self.data.x_train), self._config.batch_size
+            recorded = self._trainer(*self._tensors, shuffled_batches(self._rng, n, size, epochs))
             self.history["train_loss"].extend(recorded[:, 0].tolist())
             self.history["test_loss"].extend(recorded[:, 1].tolist())
             self._current_losses = tuple(recorded[-1])
-
-    def _batch_indices(self, epochs: int) -> np.ndarray:
-        n, size = len(self.data.x_train), self._config.batch_size
-        per_epoch = -(-n // size)
-        rows = []
-        for _ in range(epochs):
-            order = self._rng.permutation(n)
-            # Fewer than batch_size points, and there are always more training points than that.
-            top_up = self._rng.choice(n, per_epoch * size - n, replace=False)
-            rows.append(np.concatenate([order, top_up]).reshape(per_epoch, size))
-        return np.stack(rows).astype(np.int32)
 
     # ----- what the view draws --------------------------------------------------------------
 
@@ -338,13 +329,8 @@ class PlaygroundCore:
             optim.SGD(config.learning_rate, l1=l1, l2=l2),  # kernels
             optim.SGD(config.learning_rate),  # biases
         )
-        k = len(config.features)
-        matrix, column = tf.TensorSpec([None, k], tf.float32), tf.TensorSpec([None, 1], tf.float32)
-        # A new function per optimizer pair: l1/l2 are Python floats fixed at trace time.
-        self._train_epochs = _compiled(
-            self._train_epochs_graph,
-            [matrix, column, matrix, column, tf.TensorSpec([None] * 3, tf.int32)],
-        )
+        # A new trainer per optimizer pair: l1/l2 are Python floats fixed at trace time.
+        self._trainer = EpochTrainer(self._dense_layers, self._loss, *self._optimizers)
 
     def _layer_outputs(self, x: tf.Tensor) -> list[tf.Tensor]:
         outputs = []
@@ -352,33 +338,6 @@ class PlaygroundCore:
             x = layer(x)
             outputs.append(x)
         return outputs
-
-    def _train_epochs_graph(
-        self,
-        x_train: tf.Tensor,
-        y_train: tf.Tensor,
-        x_test: tf.Tensor,
-        y_test: tf.Tensor,
-        batches: tf.Tensor,
-    ) -> tf.Tensor:
-        kernels = [layer.kernel for layer in self._dense_layers]
-        biases = [layer.bias for layer in self._dense_layers]
-        kernel_optimizer, bias_optimizer = self._optimizers
-        epochs = tf.shape(batches)[0]
-        recorded = tf.TensorArray(tf.float32, size=epochs)
-        for epoch in tf.range(epochs):
-            for batch in tf.range(tf.shape(batches)[1]):
-                rows = batches[epoch, batch]
-                x, y = tf.gather(x_train, rows), tf.gather(y_train, rows)
-                with tf.GradientTape() as tape:
-                    loss = self._loss(y, self.model(x, training=True))
-                kernel_grads, bias_grads = tape.gradient(loss, [kernels, biases])
-                kernel_optimizer.apply_gradients(zip(kernel_grads, kernels))
-                bias_optimizer.apply_gradients(zip(bias_grads, biases))
-            train_loss = self._loss(y_train, self.model(x_train))
-            test_loss = self._loss(y_test, self.model(x_test))
-            recorded = recorded.write(epoch, tf.stack([train_loss, test_loss]))
-        return recorded.stack()
 
 
 def _compiled(method: Callable[..., Any], signature: list[tf.TensorSpec]) -> Callable[..., Any]:

@@ -6,8 +6,10 @@ widgets holding PNG bytes, so the last frame also lives in the saved widget stat
 notebook and shows in the static book.
 
 Playing runs in a background thread that trains a few epochs, redraws, and repeats until
-paused. ipykernel sends widget updates from any thread, and the cell stays free, so the
-reader can pause or move controls while it trains; the core's lock keeps the two apart.
+paused. Each frame trains as many epochs as fit in about ``FRAME_SECONDS`` (measured as it
+plays), so Pause and Step, which wait for the frame in progress, answer within that.
+ipykernel sends widget updates from any thread, and the cell stays free, so the reader
+can pause or move controls while it trains; the core's lock keeps the two apart.
 Tests and notebooks use ``step()`` / ``run(epochs)`` and never need the thread.
 """
 
@@ -51,22 +53,44 @@ def _sized(width: str = "auto", **more: str) -> widgets.Layout:
 
 _STYLE = {"description_width": "initial"}
 
+FRAME_SECONDS = 0.07
+"""What one playing frame (training and redraw) aims to take, in seconds: below 100 ms,
+with room for a busy machine's slower frames."""
+
+
+def frame_epochs(epochs: int, seconds: float, target: float = FRAME_SECONDS) -> int:
+    """Epochs for the next frame, given that the last one trained ``epochs`` in ``seconds``.
+
+    Scales the count towards a frame of ``target`` seconds, but at most doubles it per
+    frame: the redraw's share of a frame does not grow with the epochs, so a jump straight
+    to the proportional count would overshoot.
+    """
+    if seconds <= 0:
+        return 2 * epochs
+    return max(1, min(2 * epochs, int(epochs * target / seconds)))
+
 
 class Playground(widgets.VBox):
     """A TensorFlow-Playground-style explorer of small networks on a 2-D input plane.
 
     ``Playground("pg1;data=xor;net=4")`` starts from a config string (or a
-    :class:`PlaygroundConfig`; None gives the defaults). ``epochs_per_frame`` epochs are
-    trained between two redraws while playing.
+    :class:`PlaygroundConfig`; None gives the defaults). While playing, each frame trains
+    ``epochs_per_frame`` epochs and redraws; None (the default) trains as many as fit in
+    about ``FRAME_SECONDS``, starting from one epoch after every change of the setting.
     """
 
     def __init__(
         self,
         config: PlaygroundConfig | str | None = None,
         *,
-        epochs_per_frame: int = 5,
+        epochs_per_frame: int | None = None,
         frame_interval: float = 0.05,
     ) -> None:
+        whole = isinstance(epochs_per_frame, int) and not isinstance(epochs_per_frame, bool)
+        if epochs_per_frame is not None and not (whole and epochs_per_frame >= 1):
+            raise ValueError(
+                f"epochs_per_frame must be a positive int or None, got {epochs_per_frame!r}"
+            )
         self.core = PlaygroundCore(config)
         self.epochs_per_frame = epochs_per_frame
         self.frame_interval = frame_interval
@@ -88,7 +112,7 @@ class Playground(widgets.VBox):
         return self._thread is not None and self._thread.is_alive()
 
     def play(self) -> None:
-        """Train in a background thread, redrawing every ``epochs_per_frame`` epochs."""
+        """Train in a background thread, redrawing after every frame of epochs."""
         if self.playing:
             return
         self.backprop_mode.value = False
@@ -176,15 +200,22 @@ class Playground(widgets.VBox):
         return trace
 
     def _play_loop(self) -> None:
+        setting, epochs = self.core.config, self.epochs_per_frame or 1
         while not self._stop.is_set():
+            # A new setting can make an epoch many times slower (batch size 30 -> 1):
+            # measure again from one epoch rather than keep a count that no longer fits.
+            if self.core.config != setting:
+                setting, epochs = self.core.config, self.epochs_per_frame or 1
             started = time.perf_counter()
             try:
-                self.run(self.epochs_per_frame)
+                self.run(epochs)
             except Exception as error:  # noqa: BLE001 - a thread has no caller to raise to
                 self._show_message(f"Training stopped: {error}")
                 break
             if self.core.diverged:
                 break
+            if self.epochs_per_frame is None:
+                epochs = frame_epochs(epochs, time.perf_counter() - started)
             self._stop.wait(max(0.0, self.frame_interval - (time.perf_counter() - started)))
         self._set_playing(False)
 
