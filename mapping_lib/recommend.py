@@ -19,6 +19,7 @@ To check that a model finds hidden tastes, :func:`planted_ratings` makes a table
 
 from __future__ import annotations
 
+import logging
 import os
 import zipfile
 from dataclasses import dataclass, replace
@@ -30,6 +31,8 @@ import numpy as np
 import tensorflow as tf
 
 from mapping_lib import _checks, data
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, repr=False)
@@ -387,13 +390,16 @@ def load_movielens_100k() -> Ratings:
     """The MovieLens 100K ratings (943 users, 1,682 films, 1-5 stars) from GroupLens.
 
     Downloads ``ml-100k.zip`` into the keras cache once (verified against SHA256) and reads it.
-    Without a network this raises FileNotFoundError saying why; there is no offline copy.
+    Without a network this raises FileNotFoundError; there is no offline copy. Its message is
+    written for the page (no URL, no network error text); the cause stays chained to it.
     """
     try:
-        archive = data._download("ml-100k.zip", MOVIELENS_URL)
+        archive = data.download("ml-100k.zip", MOVIELENS_URL)
     except Exception as error:  # keras wraps every URL failure in a bare Exception
+        _log.debug("download of %s failed: %s", MOVIELENS_URL, error)
         raise FileNotFoundError(
-            f"MovieLens 100K: the download from {MOVIELENS_URL} failed ({data._reason(error)})"
+            "MovieLens 100K: the download from GroupLens was not possible here, and the book "
+            "ships no offline copy of these ratings"
         ) from error
     actual = data.sha256_file(archive)
     if actual != MOVIELENS_SHA256:
@@ -408,7 +414,8 @@ def load_movielens_100k() -> Ratings:
     ratings = read_movielens(folder)
     source = (
         f"MovieLens 100K: {len(ratings):,} ratings by {ratings.n_users:,} users of "
-        f"{ratings.n_items:,} films, downloaded from {MOVIELENS_URL} (SHA256-verified)"
+        f"{ratings.n_items:,} films, fetched from GroupLens into the Keras cache, "
+        "SHA-256 verified"
     )
     print(source)
     return replace(ratings, source=source)

