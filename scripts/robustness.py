@@ -73,10 +73,11 @@ def failures(notebook: nbformat.NotebookNode) -> list[str]:
     return found
 
 
-def run_chapter(path: Path, setting: Setting) -> tuple[list[str], float]:
+def run_chapter(path: Path, setting: Setting, save: Path | None = None) -> tuple[list[str], float]:
     """Execute one notebook in a fresh kernel with the setting's environment.
 
-    Execution goes on past a failing cell, so one run reports every claim that broke.
+    Execution goes on past a failing cell, so one run reports every claim that broke. With
+    ``save``, the executed notebook is written there, to read the margins off its outputs.
     """
     notebook = nbformat.read(path, as_version=4)
     saved, wanted = dict(os.environ), setting.environment()
@@ -92,6 +93,10 @@ def run_chapter(path: Path, setting: Setting) -> tuple[list[str], float]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        if save is not None:
+            save.mkdir(parents=True, exist_ok=True)
+            name = f"{path.stem}.seed{setting.seed}{'' if setting.onednn else '.onednn-off'}.ipynb"
+            nbformat.write(notebook, save / name)
     return problems, time.perf_counter() - start
 
 
@@ -109,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chapters", nargs="*", help="notebook names without .ipynb")
     parser.add_argument("--settings", nargs="*", default=DEFAULT_SETTINGS)
+    parser.add_argument("--save", type=Path, help="folder for the executed notebooks")
     args = parser.parse_args(argv)
     paths = sorted(NOTEBOOKS.glob("*.ipynb"))
     if args.chapters:
@@ -127,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for setting in settings:
         for path in paths:
-            problems, seconds = run_chapter(path, setting)
+            problems, seconds = run_chapter(path, setting, args.save)
             message = "; ".join(problems) if problems else "passed"
             rows.append((path.stem, str(setting), message, seconds))
             print(f"{path.stem:<18} {str(setting):<22} {seconds:6.0f} s  {message}", flush=True)
