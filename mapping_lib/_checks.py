@@ -8,7 +8,9 @@ error three frames deep inside TensorFlow.
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -113,3 +115,73 @@ def same_length(name_a: str, a: Any, name_b: str, b: Any) -> None:
             f"{name_a} and {name_b} must have the same number of examples, "
             f"got {len(a)} and {len(b)}"
         )
+
+
+MAX_SEED = 2**32 - 1
+"""The largest seed: NumPy's and Keras' global seeding accept 0 .. 2**32 - 1."""
+
+
+def seed(name: str, value: Any) -> int:
+    """Return ``value`` if it is an int from 0 to ``MAX_SEED``."""
+    expected = "a non-negative int below 2**32"
+    if not _is_int(value):
+        raise TypeError(f"{name} must be {expected}, got {value!r}")
+    if not 0 <= value <= MAX_SEED:
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return int(value)
+
+
+def dtype_kind(value: Any) -> tuple[str, str]:
+    """The kind ("bool", "int", "float" or "other") and the dtype name of an array-like.
+
+    Reads ``value.dtype`` where there is one (NumPy, TensorFlow and Keras tensors) instead of
+    converting, so it also works on symbolic tensors inside a ``tf.function``. A ragged list
+    has kind "other" and the name "ragged list".
+    """
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(value).dtype
+        except (TypeError, ValueError):  # ragged lists end up here
+            return "other", f"ragged {type(value).__name__}"
+    name = str(getattr(dtype, "name", dtype))
+    if name == "bool":
+        return "bool", name
+    if name.startswith(("int", "uint")):
+        return "int", name
+    if name.startswith("float") or name == "bfloat16":
+        return "float", name
+    return "other", name
+
+
+def numeric_dtype(
+    name: str,
+    value: Any,
+    *,
+    kinds: tuple[str, ...] = ("bool", "int", "float"),
+    expected: str = "real numbers (bool, int or float)",
+    hint: str = "",
+) -> None:
+    """Raise TypeError unless the entries of ``value`` are of one of ``kinds``.
+
+    Strings and objects would otherwise reach TensorFlow, which fails inside its own ops,
+    and complex numbers would be cast to real silently. ``hint`` ends the message.
+    """
+    kind, dtype = dtype_kind(value)
+    if kind not in kinds:
+        got = dtype if dtype.startswith("ragged") else f"dtype {dtype}"
+        raise TypeError(f"{name} must hold {expected}, got {got}{hint}")
+
+
+def path(name: str, value: Any) -> Path:
+    """Return ``value`` as a Path if it is a non-empty str, bytes or os.PathLike.
+
+    An int would be taken for a file descriptor by ``open`` and "" for the current folder.
+    """
+    if isinstance(value, bytes):
+        value = os.fsdecode(value)
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
+    if not os.fspath(value):
+        raise ValueError(f"{name} must be a path (str or os.PathLike), got an empty string")
+    return Path(value)

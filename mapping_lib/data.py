@@ -31,6 +31,7 @@ import os
 import socket
 import struct
 import wave
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
@@ -263,7 +264,7 @@ _verified: set[tuple] = set()
 def sha256_file(path: str | os.PathLike) -> str:
     """Hex SHA256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open(_checks.path("path", path), "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -272,7 +273,8 @@ def sha256_file(path: str | os.PathLike) -> str:
 def read_sha256sums(path: str | os.PathLike) -> dict[str, str]:
     """Parse a ``sha256sum`` output file into ``{file name: hex digest}``."""
     sums: dict[str, str] = {}
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    path = _checks.path("path", path)
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split(maxsplit=1)
@@ -307,7 +309,8 @@ def verify_files(folder: str | os.PathLike, sums: Mapping[str, str]) -> int:
 
     Results are cached per process; a file is hashed again when its size or mtime changes.
     """
-    paths = {name: Path(folder) / name for name in sorted(sums)}
+    folder = _checks.path("folder", folder)
+    paths = {name: folder / name for name in sorted(sums)}
     missing = [str(path) for path in paths.values() if not path.is_file()]
     if missing:
         raise FileNotFoundError(
@@ -475,11 +478,17 @@ _FASHION_SHA256 = {
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read a gzipped idx file of unsigned bytes (the MNIST format) into a uint8 array."""
-    with gzip.open(path, "rb") as handle:
-        raw = handle.read()
+    path = _checks.path("path", path)
+    try:
+        with gzip.open(path, "rb") as handle:
+            raw = handle.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:  # not gzip, cut short, corrupted
+        raise ValueError(f"path must be a gzipped idx file, {path} is not ({error})") from error
     if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
         raise ValueError(f"{path} is not an idx file of unsigned bytes (magic {raw[:4].hex()})")
     rank = raw[3]
+    if len(raw) < 4 + 4 * rank:
+        raise ValueError(f"{path}: the idx header is cut short (rank {rank}, {len(raw)} bytes)")
     shape = struct.unpack(f">{rank}I", raw[4 : 4 + 4 * rank])
     values = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * rank)
     if values.size != int(np.prod(shape)):
@@ -586,9 +595,10 @@ _SENTIMENT = _Release(
 def _data_root(data_dir: str | os.PathLike | None) -> tuple[Path | None, str]:
     """The data folder, or None, and a phrase naming in words where it was given."""
     if data_dir is not None:
-        if not Path(data_dir).is_dir():
+        folder = _checks.path("data_dir", data_dir)
+        if not folder.is_dir():
             raise FileNotFoundError(f"data_dir must be an existing folder, got {str(data_dir)!r}")
-        return Path(data_dir), "the folder passed as data_dir"
+        return folder, "the folder passed as data_dir"
     env = os.environ.get("MAPPING_DATA_DIR")
     if env:
         if not Path(env).is_dir():

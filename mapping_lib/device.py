@@ -187,12 +187,13 @@ def seed_everything(seed: int | None = None) -> int:
     """Seed Python, NumPy and TensorFlow and make TF ops deterministic; safe to call again.
 
     Args:
-        seed: the seed; ``None`` (the default) takes the book's seed from ``book_seed()``.
+        seed: the seed, from 0 to 2**32 - 1; ``None`` (the default) takes the book's seed
+            from ``book_seed()``.
 
     Returns:
         The seed that was used.
     """
-    seed = book_seed() if seed is None else _checks.non_negative_int("seed", seed)
+    seed = book_seed() if seed is None else _checks.seed("seed", seed)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()  # a no-op when already enabled
     return seed

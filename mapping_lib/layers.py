@@ -5,6 +5,9 @@ Each layer is an ordinary ``keras.layers.Layer``: it works in ``keras.Sequential
 On top of that, ``call`` remembers what the chain rule will need, and ``backward(upstream)``
 turns ``dL/d(output)`` into ``dL/d(input)`` while storing ``dL/d(weights)`` in ``layer.grads``.
 ``call`` and ``backward`` must run in the same eager context or the same ``tf.function``.
+
+Inputs must be floating point (Dense, Conv2D, Dropout: their weights and masks are floats) or
+at least real numbers (MaxPool2D, Flatten); anything else raises a TypeError naming the layer.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import keras
 import tensorflow as tf
 
 from mapping_lib import activations
-from mapping_lib._checks import in_range, non_negative_int, one_of, positive_int
+from mapping_lib._checks import in_range, numeric_dtype, one_of, positive_int
+from mapping_lib._checks import seed as _seed
 
 _PADDINGS = ("valid", "same")
 
@@ -55,12 +59,31 @@ def _check_window_fits(
 class BackpropLayer(keras.layers.Layer):
     """Base class: a Keras layer plus ``backward(upstream)`` and ``grads``."""
 
+    # Which input dtypes the layer takes (kinds of _checks.dtype_kind) and how to say so.
+    # Keras casts float inputs to the layer's dtype but passes integers through, and tf.matmul
+    # then fails on int64 x float32 deep inside TensorFlow.
+    _input_dtypes: tuple[tuple[str, ...], str] = (("float",), "floating point numbers")
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # Set around Keras' attribute tracking: it would wrap these containers in tracked
         # copies and walk the (possibly symbolic) tensors they hold.
         object.__setattr__(self, "_cache", {})
         object.__setattr__(self, "grads", [])
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Check the inputs' dtype, then run Keras' ``Layer.__call__``."""
+        inputs = args[0] if args else kwargs.get("inputs")
+        if inputs is not None:
+            kinds, expected = self._input_dtypes
+            numeric_dtype(
+                f"{type(self).__name__} inputs",
+                inputs,
+                kinds=kinds,
+                expected=expected,
+                hint="; convert them first, e.g. x.astype('float32')",
+            )
+        return super().__call__(*args, **kwargs)
 
     def backward(self, upstream: Any) -> tf.Tensor:
         """Return dL/d(input of the last call) from ``upstream`` = dL/d(output).
@@ -222,6 +245,8 @@ class Conv2D(_Affine):
 class MaxPool2D(BackpropLayer):
     """Keep the largest value of each window of an NHWC image; ``strides`` default to the window."""
 
+    _input_dtypes = (("int", "float"), "int or float numbers")
+
     def __init__(
         self,
         pool_size: int | Sequence[int] = 2,
@@ -274,6 +299,8 @@ class MaxPool2D(BackpropLayer):
 class Flatten(BackpropLayer):
     """Reshape ``(batch, d1, d2, ...)`` to ``(batch, d1 * d2 * ...)``."""
 
+    _input_dtypes = (("bool", "int", "float"), "real numbers (bool, int or float)")
+
     def build(self, input_shape: Any) -> None:
         if any(size is None for size in input_shape[1:]):
             raise ValueError(
@@ -297,7 +324,7 @@ class Dropout(BackpropLayer):
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rate = in_range("rate", rate, 0.0, 1.0, closed="[)")
-        self.seed = None if seed is None else non_negative_int("seed", seed)
+        self.seed = None if seed is None else _seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
 
     def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:

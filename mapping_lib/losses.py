@@ -12,7 +12,12 @@ MSE = sum((y_pred - y)^2) / (N*D) and CE = -sum(y * log p) / N.
 ``from_logits=True`` (the default for the crossentropies) means ``y_pred`` holds raw scores z
 and the sigmoid/softmax happens inside the loss, in a numerically stable form. With
 ``from_logits=False`` ``y_pred`` holds probabilities, clipped to [eps, 1 - eps] with
-``eps = keras.config.epsilon()`` so that log(0) never happens.
+``eps = keras.config.epsilon()`` so that log(0) never happens. Values outside [0, 1] are no
+probabilities (most likely logits): in eager mode they trigger a warning, since the clip would
+give them a zero gradient.
+
+``y_true`` and ``y_pred`` must hold real numbers (bool, int or float); strings, objects and
+complex numbers raise a TypeError.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from mapping_lib._checks import one_of
+from mapping_lib._checks import numeric_dtype, one_of
 
 # Softmax rows sum to 1 up to float32 round-off (~1e-7); rows of real logits that are all
 # non-negative and sum to 1 within 1e-3 are so unlikely that a warning costs nothing.
@@ -130,6 +135,31 @@ def _warn_if_probabilities(loss_name: str, y_pred: tf.Tensor) -> None:
         )
 
 
+def _warn_if_not_probabilities(loss_name: str, y_pred: tf.Tensor) -> None:
+    """Warn when 'probabilities' leave [0, 1] (checked in eager mode only, like the above).
+
+    The clip maps them to eps or 1 - eps, where the gradient is 0: training would stall.
+    """
+    if not tf.executing_eagerly() or tf.size(y_pred) == 0:
+        return
+    low, high = float(tf.reduce_min(y_pred)), float(tf.reduce_max(y_pred))
+    if low < 0 or high > 1:
+        warnings.warn(
+            f"{loss_name}(from_logits=False) got y_pred values from {low:g} to {high:g}, "
+            "outside [0, 1]: these are not probabilities. They are clipped to [eps, 1 - eps], "
+            "where the gradient is 0, so training stalls. If the model's last layer has no "
+            "sigmoid/softmax (its outputs are logits), use from_logits=True.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+
+def _check_numbers(y_true: Any, y_pred: Any) -> None:
+    """Raise a TypeError naming y_true or y_pred when it holds no real numbers."""
+    numeric_dtype("y_true", y_true)
+    numeric_dtype("y_pred", y_pred)
+
+
 class _Loss(keras.losses.Loss):
     """Shared plumbing: preparing inputs, the Keras hook ``call`` and ``gradient``.
 
@@ -140,12 +170,18 @@ class _Loss(keras.losses.Loss):
     def __init__(self, name: str, dtype: Any = None) -> None:
         super().__init__(name=name, reduction="sum_over_batch_size", dtype=dtype)
 
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> tf.Tensor:
+        """Return the batch mean of the losses, checking the dtypes before Keras converts."""
+        _check_numbers(y_true, y_pred)
+        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
+
     def call(self, y_true: Any, y_pred: Any) -> tf.Tensor:
         """Per-example losses; ``keras.losses.Loss.__call__`` averages them."""
         return self._per_example(*self._prepare(*self._tensors(y_true, y_pred)))
 
     def gradient(self, y_true: Any, y_pred: Any) -> tf.Tensor:
         """Return dL/dy_pred of ``L = self(y_true, y_pred)``, with the shape of ``y_pred``."""
+        _check_numbers(y_true, y_pred)
         return self._gradient(*self._prepare(*self._tensors(y_true, y_pred)))
 
     def _tensors(self, y_true: Any, y_pred: Any) -> tuple[tf.Tensor, tf.Tensor]:
@@ -177,6 +213,12 @@ class _Crossentropy(_Loss):
             raise TypeError(f"from_logits must be True or False, got {from_logits!r}")
         super().__init__(name=name, dtype=dtype)
         self.from_logits = from_logits
+
+    def _prepare(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        y_true, y_pred = super()._prepare(y_true, y_pred)
+        if not self.from_logits:
+            _warn_if_not_probabilities(type(self).__name__, y_pred)
+        return y_true, y_pred
 
     def get_config(self) -> dict:
         return {**super().get_config(), "from_logits": self.from_logits}

@@ -165,6 +165,10 @@ def _examples(name: str, values: Any) -> np.ndarray:
     array = _checks.finite_array(name, values, ndim=(1, 2))
     if len(array) == 0:
         raise ValueError(f"{name} must hold at least one example, got shape {array.shape}")
+    if array.size == 0:  # shape (N, 0): no label or score to read, min() would fail
+        raise ValueError(
+            f"{name} must hold a label or scores for each example, got shape {array.shape}"
+        )
     return array
 
 

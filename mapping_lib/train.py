@@ -152,7 +152,8 @@ def fit(
     batches of ``EVAL_BATCH_SIZE``. ``seed`` fixes the shuffling order (default: the book's seed,
     ``mapping_lib.device.book_seed()``); initial weights and
     dropout masks follow Keras' seeding (``mapping_lib.device.seed_everything``).
-    ``on_epoch_end(epoch, logs)`` runs after every epoch; returning True stops training.
+    ``on_epoch_end(epoch, logs)`` runs after every epoch; returning True (also a NumPy or TF
+    boolean) stops training.
     ``manual=True`` computes gradients with the layers' ``backward`` instead of a tape.
 
     A non-finite batch loss stops training at once with a warning and restores the best
@@ -393,8 +394,9 @@ class _TrainingLoop:
         """Record the epoch and return why training must stop now, or None."""
         self.history.record(self.epoch, logs)
         self.best.update(self.epoch, logs)
-        if self.on_epoch_end is not None and self.on_epoch_end(self.epoch, dict(logs)) is True:
-            return "hook"
+        if self.on_epoch_end is not None:
+            if _asks_to_stop(self.on_epoch_end(self.epoch, dict(logs))):
+                return "hook"
         if self.early_stopping is not None and self._patience_ran_out():
             return "early_stopping"
         if self.lr_plateau is not None:
@@ -436,6 +438,18 @@ class _TrainingLoop:
             f"Training interrupted in epoch {self.epoch + 1}/{epochs}. The model keeps its "
             f"current weights; the history holds the {completed} completed epoch(s)."
         )
+
+
+def _asks_to_stop(answer: Any) -> bool:
+    """Whether a hook's return value is True, as a Python, NumPy or TF boolean scalar.
+
+    ``np.float32(loss) < 0.1`` is a ``numpy.bool_``, which ``is True`` would miss. Other values
+    (None, numbers, strings) never stop training, as before.
+    """
+    if isinstance(answer, bool):
+        return answer
+    kind = _checks.dtype_kind(answer)[0] if hasattr(answer, "dtype") else None
+    return kind == "bool" and np.ndim(answer) == 0 and bool(answer)
 
 
 class _Totals:

@@ -483,6 +483,39 @@ def test_read_idx_rejects_other_files(tmp_path):
         data.read_idx(path)
 
 
+def test_read_idx_names_files_that_are_not_gzip_or_are_cut_short(tmp_path):
+    idx = b"\x00\x00\x08\x01" + struct.pack(">I", 3) + b"\x01\x02\x03"
+    good, plain, cut = tmp_path / "good.gz", tmp_path / "plain", tmp_path / "cut.gz"
+    header = tmp_path / "header.gz"
+    good.write_bytes(gzip.compress(idx))
+    plain.write_bytes(idx)
+    cut.write_bytes(gzip.compress(idx)[:-12])
+    header.write_bytes(gzip.compress(b"\x00\x00\x08\x02" + b"\x00" * 5))
+    for path in (plain, cut):
+        with pytest.raises(ValueError, match=f"path must be a gzipped idx file, .*{path.name}"):
+            data.read_idx(path)
+    with pytest.raises(ValueError, match="header.gz: the idx header is cut short"):
+        data.read_idx(header)
+    np.testing.assert_array_equal(data.read_idx(good), [1, 2, 3])
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: data.load_fsdd(data_dir=123), TypeError, r"data_dir must be a path .*got int"),
+        (lambda: data.load_sentiment(data_dir=["a"]), TypeError, "data_dir must be a path"),
+        (lambda: data.load_sentiment(data_dir=""), ValueError, "data_dir .* empty string"),
+        (lambda: data.read_idx(3), TypeError, r"path must be a path \(str or os.PathLike\)"),
+        (lambda: data.sha256_file(0), TypeError, "path must be a path"),
+        (lambda: data.read_sha256sums(None), TypeError, "path must be a path"),
+        (lambda: data.verify_files(1.5, {}), TypeError, "folder must be a path"),
+    ],
+)
+def test_paths_of_the_wrong_kind_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
 # ------------------------------------------------------------------ tf.data
 
 

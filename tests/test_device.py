@@ -156,6 +156,7 @@ def test_a_bad_mapping_seed_is_named(monkeypatch, text):
         (lambda: device.split_cpu(0), ValueError, "n must be a positive int, got 0"),
         (lambda: device.seed_everything(-1), ValueError, "seed must be a non-negative int"),
         (lambda: device.seed_everything(1.5), TypeError, "seed must be a non-negative int"),
+        (lambda: device.seed_everything(2**32), ValueError, r"seed must be .* below 2\*\*32"),
     ],
 )
 def test_device_functions_reject_bad_arguments(call, error, match):

@@ -254,6 +254,51 @@ def test_bad_input_is_named(call, error, message):
         call()
 
 
+FLOAT_LAYERS = {
+    "Dense": (lambda: Dense(3), (2, 4)),
+    "Conv2D": (lambda: Conv2D(2, 3), (1, 5, 5, 1)),
+    "Dropout": (lambda: Dropout(0.5), (2, 4)),
+}
+SHAPE_LAYERS = {
+    "MaxPool2D": (lambda: MaxPool2D(2), (1, 4, 4, 1)),
+    "Flatten": (lambda: Flatten(), (2, 2, 2)),
+}
+
+
+@pytest.mark.parametrize("name", FLOAT_LAYERS)
+@pytest.mark.parametrize("dtype", ["int64", "uint8", "bool", "str"])
+def test_weighted_layers_refuse_inputs_that_are_not_floats(name, dtype):
+    make, shape = FLOAT_LAYERS[name]
+    inputs = np.ones(shape).astype(dtype)
+    match = rf"{name} inputs must hold floating point numbers, got dtype \w*{dtype[:3]}"
+    with pytest.raises(TypeError, match=match + r".*astype\('float32'\)"):
+        make()(inputs, training=True)
+    with pytest.raises(TypeError, match=match):
+        make()(tf.constant(inputs))
+
+
+@pytest.mark.parametrize("name", SHAPE_LAYERS)
+def test_shape_layers_refuse_strings_and_keep_integers(name):
+    make, shape = SHAPE_LAYERS[name]
+    with pytest.raises(TypeError, match=rf"{name} inputs must hold .*numbers.*, got dtype str"):
+        make()(np.full(shape, "a"))
+    ints = np.arange(np.prod(shape)).reshape(shape)
+    np.testing.assert_array_equal(make()(ints), make()(ints.astype("float32")))
+
+
+def test_integer_data_still_reaches_the_layers_as_floats_through_keras_input():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4, 4, 1)), Conv2D(2, 3), Flatten(), Dense(2)])
+    pixels = np.arange(32).reshape(2, 4, 4, 1)
+    np.testing.assert_allclose(model(pixels.astype("uint8")), model(pixels.astype("float32")))
+
+
+def test_dropout_seed_must_fit_the_seed_range():
+    assert Dropout(0.5, seed=2**32 - 1).seed == 2**32 - 1
+    with pytest.raises(ValueError, match=r"seed must be a non-negative int below 2\*\*32"):
+        Dropout(0.5, seed=2**63)
+
+
 def test_upstream_of_the_wrong_shape_is_named():
     layer = Dense(3)
     layer(np.ones((2, 4), "float32"))

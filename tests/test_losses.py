@@ -180,6 +180,41 @@ def test_no_softmax_warning_for_logits_probabilities_mode_or_graph_mode():
         compiled(probabilities)
 
 
+PROBABILITY_LOSSES = [
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+]
+
+
+@pytest.mark.parametrize("name", PROBABILITY_LOSSES)
+@pytest.mark.parametrize("low, high", [(-0.5, 0.5), (0.2, 1.5)])
+def test_probabilities_outside_zero_one_warn(name, low, high):
+    """Values outside [0, 1] would be clipped to a zero gradient: say so, for value and gradient."""
+    y_true, y_pred = sample(name, False, (4, 3), np.random.default_rng(6))
+    y_pred = y_pred.copy()
+    y_pred[1, 2], y_pred[2, 0] = low, high
+    loss = make_loss(name, False)
+    for compute in (loss, loss.gradient):
+        with pytest.warns(UserWarning, match=r"y_pred values from .* outside \[0, 1\]") as caught:
+            compute(y_true, y_pred)
+        assert "from_logits=True" in str(caught[0].message)
+        assert type(loss).__name__ in str(caught[0].message)
+
+
+@pytest.mark.parametrize("name", PROBABILITY_LOSSES)
+def test_probabilities_inside_zero_one_do_not_warn(name):
+    y_true, y_pred = sample(name, False, (4, 3), np.random.default_rng(7))
+    y_pred = y_pred.copy()
+    y_pred[0, 0], y_pred[1, 1] = 0.0, 1.0  # the ends of [0, 1] are probabilities too
+    loss = make_loss(name, False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss(y_true, y_pred)
+        loss.gradient(y_true, y_pred)
+        make_loss(name, True)(y_true, 5 * y_pred - 2)  # logits may take any value
+
+
 @pytest.mark.parametrize("name, from_logits", LOSS_CASES)
 def test_loss_and_gradient_work_inside_tf_function(name, from_logits):
     rng = np.random.default_rng(4)
@@ -284,3 +319,43 @@ def test_get_by_name_and_pass_through():
 def test_bad_input_is_rejected_with_a_clear_message(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+NOT_NUMBERS = {
+    "strings": np.array([["a", "b"], ["c", "d"]]),
+    "objects": np.array([[None, 1.0], [2.0, 3.0]], dtype=object),
+    "complex": np.ones((2, 2)) * 1j,
+    "ragged list": [[1.0, 2.0], [3.0]],
+}
+
+
+@pytest.mark.parametrize("kind", NOT_NUMBERS)
+@pytest.mark.parametrize("name", ["mse", "binary_crossentropy", "categorical_crossentropy"])
+def test_inputs_that_are_not_numbers_raise_a_type_error_naming_them(name, kind):
+    loss, bad, good = make_loss(name, True), NOT_NUMBERS[kind], np.ones((2, 2))
+    for compute in (loss, loss.gradient):
+        expected = r"y_true must hold real numbers \(bool, int or float\), got"
+        with pytest.raises(TypeError, match=expected):
+            compute(bad, good)
+        with pytest.raises(TypeError, match=r"y_pred must hold real numbers"):
+            compute(good, bad)
+
+
+def test_string_labels_raise_a_type_error_also_inside_tf_function():
+    loss = losses.SparseCategoricalCrossentropy()
+    with pytest.raises(TypeError, match="y_true must hold real numbers .*got dtype str"):
+        loss(["0", "1"], np.zeros((2, 3)))
+    step = tf.function(lambda labels, logits: loss(labels, logits))
+    with pytest.raises(TypeError, match="y_true must hold real numbers .*got dtype string"):
+        step(tf.constant(["0", "1"]), tf.zeros((2, 3)))
+
+
+def test_integer_and_bool_inputs_are_still_accepted():
+    ints, bools = np.array([[0, 1], [1, 0]]), np.array([[False, True], [True, False]])
+    expected = losses.MeanSquaredError()(ints.astype("float32"), ints.astype("float32") + 1)
+    np.testing.assert_allclose(losses.MeanSquaredError()(bools, ints + 1), expected)
+    logits = np.array([[0, 2], [3, 0]])
+    np.testing.assert_allclose(
+        losses.SparseCategoricalCrossentropy()(tf.constant([0, 1]), logits),
+        losses.SparseCategoricalCrossentropy()([0.0, 1.0], logits.astype("float32")),
+    )

@@ -103,6 +103,8 @@ def test_config_puts_features_in_canonical_order():
         ("pg1;batch=31", "batch_size"),
         ("pg1;batch=0", "batch_size"),
         ("pg1;seed=-1", "seed"),
+        ("pg1;seed=99999999999999999999", r"seed must be a non-negative int below 2\*\*32"),
+        ("pg1;seed=4294967296", r"seed must be a non-negative int below 2\*\*32"),
         ("pg1;test=yes", "test"),
         ("pg1;digits=3,3", "digits"),
         ("pg1;digits=3,10", "digits"),
@@ -341,6 +343,14 @@ def test_same_config_string_gives_the_same_losses():
     other = PlaygroundCore(text.replace("seed=3", "seed=4"))
     other.run(15)
     assert other.history != first.history
+
+
+def test_the_largest_seed_trains_and_new_data_then_starts_again_from_zero():
+    core = PlaygroundCore("pg1;data=xor;net=2;seed=4294967295")
+    core.run(1)
+    assert np.isfinite(core.train_loss)
+    core.regenerate()
+    assert core.config.seed == 0
 
 
 def test_export_import_round_trip_keeps_the_seed():
@@ -760,6 +770,15 @@ def test_view_play_trains_in_the_background_until_paused():
 def test_view_rejects_bad_epochs_per_frame(epochs_per_frame):
     with pytest.raises(ValueError, match="epochs_per_frame"):
         Playground(epochs_per_frame=epochs_per_frame)
+
+
+@pytest.mark.parametrize(
+    ("frame_interval", "error"),
+    [("fast", TypeError), (-0.1, ValueError), (float("nan"), ValueError)],
+)
+def test_view_rejects_a_bad_frame_interval_before_the_play_thread_sees_it(frame_interval, error):
+    with pytest.raises(error, match="frame_interval must be a non-negative number"):
+        Playground(frame_interval=frame_interval)
 
 
 def test_view_play_stops_by_itself_when_training_diverges():

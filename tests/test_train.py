@@ -4,6 +4,7 @@ Tiny models on toy data made here with NumPy, so every test runs in a second or 
 """
 
 import gc
+import warnings
 import weakref
 
 import keras
@@ -330,6 +331,37 @@ def test_hook_returning_true_stops_other_values_do_not():
     history = train.fit(mlp(), x, y, loss=SPARSE_CE, epochs=3, progress=False,
                         on_epoch_end=lambda epoch, logs: "a figure")  # fmt: skip
     assert history.stop_reason is None and history.epoch == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "answer", [np.bool_, np.array, tf.constant], ids=["numpy.bool_", "0-d array", "tf bool"]
+)
+def test_hook_returning_a_numpy_or_tf_true_stops_too(answer):
+    x, y = blobs(n=40)
+    history = train.fit(mlp(), x, y, loss=SPARSE_CE, epochs=5, progress=False,
+                        on_epoch_end=lambda epoch, logs: answer(epoch == 1))  # fmt: skip
+    assert history.stop_reason == "hook" and history.epoch == [0, 1]
+    history = train.fit(mlp(), x, y, loss=SPARSE_CE, epochs=2, progress=False,
+                        on_epoch_end=lambda epoch, logs: np.array([True]))  # fmt: skip
+    assert history.stop_reason is None and history.epoch == [0, 1]  # not a single boolean
+
+
+def test_fit_warns_when_a_probability_loss_gets_values_outside_zero_one():
+    x, y = blobs(n=40, classes=2)
+    # Logits out (no sigmoid) into a loss that expects probabilities: clipped, no gradient.
+    dense = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(3.0))
+    logits = keras.Sequential([keras.Input((2,)), dense])
+    loss = losses.BinaryCrossentropy(from_logits=False)
+    with pytest.warns(UserWarning, match=r"outside \[0, 1\].*from_logits=True"):
+        train.fit(logits, x, y, loss=loss, epochs=1, progress=False)
+    with pytest.warns(UserWarning, match=r"outside \[0, 1\]"):
+        train.evaluate(logits, x, y, loss=loss)
+    probabilities = mlp(outputs=1)
+    probabilities.add(keras.layers.Activation("sigmoid"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train.fit(probabilities, x, y, loss=loss, epochs=1, progress=False)
+    assert not [w for w in caught if "outside [0, 1]" in str(w.message)]
 
 
 # ----------------------------------------------------------------------------- safety nets

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -211,12 +213,22 @@ def test_latent_extent_ignores_outliers():
 def test_latent_explorer_moves_the_point():
     codes = np.random.default_rng(0).normal(size=(200, 2))
     labels = np.arange(200) % 10
-    view = apps.latent_explorer(linear_decoder, codes, labels, z=(99.0, 0.0))
-    assert view.controls["z1"].value == view.controls["z1"].max  # clipped into the box
+    view = apps.latent_explorer(linear_decoder, codes, labels, z=(0.5, -0.25))
+    assert (view.controls["z1"].value, view.controls["z2"].value) == (0.5, -0.25)
     first = bytes(view.image.value)
     assert first.startswith(PNG_SIGNATURE)
     view.controls["z2"].value = view.controls["z2"].min
     assert bytes(view.image.value) != first
+
+
+def test_latent_explorer_refuses_a_start_outside_its_sliders():
+    codes = np.random.default_rng(0).normal(size=(200, 2))
+    low, high = apps.latent_extent(codes)[:2]
+    interval = re.escape(f"[{low}, {high}]")
+    with pytest.raises(ValueError, match=rf"z\[0\] must be a number in {interval}, got 99"):
+        apps.latent_explorer(linear_decoder, codes, np.arange(200) % 10, z=(99.0, 0.0))
+    with pytest.raises(ValueError, match=r"z\[1\] must be a number in"):
+        apps.latent_explorer(linear_decoder, codes, np.arange(200) % 10, z=(0.0, -99.0))
 
 
 @pytest.mark.parametrize(

@@ -296,6 +296,30 @@ def test_layer_warp_explorer_redraws(network):
         redraws(explorer, "layer", layer)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"w1": 10.0}, r"w1 must be a number in \[-3.0, 3.0\], got 10.0"),
+        ({"w2": -3.01}, r"w2 must be a number in \[-3.0, 3.0\], got -3.01"),
+        ({"b": 4}, r"b must be a number in \[-3.0, 3.0\], got 4"),
+    ],
+)
+def test_neuron_explorer_refuses_values_its_sliders_cannot_show(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        basics.neuron_explorer(**kwargs)
+
+
+def test_explorers_accept_the_ends_of_their_slider_ranges():
+    explorer = basics.neuron_explorer(w1=3.0, w2=-3.0, b=3.0)
+    assert [explorer.controls[name].value for name in ("w1", "w2", "b")] == [3.0, -3.0, 3.0]
+    assert basics.activation_explorer(threshold=0.25).controls["threshold"].value == 0.25
+
+
+def test_activation_explorer_refuses_a_threshold_its_slider_cannot_show():
+    with pytest.raises(ValueError, match=r"threshold must be a number in \[0.005, 0.25\], got 0.5"):
+        basics.activation_explorer(threshold=0.5)
+
+
 def test_views_reject_bad_defaults():
     with pytest.raises(ValueError, match="name must be one of"):
         basics.activation_explorer("swish")

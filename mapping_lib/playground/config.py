@@ -38,7 +38,8 @@ class PlaygroundConfig:
     classification, reg-plane and reg-gauss regression. ``digits`` names the two
     classes of the 8x8 digits used by the real-data mode. ``noise`` and
     ``train_percent`` are percentages as in TensorFlow Playground. ``seed`` drives
-    all randomness: the data, the initial weights and the mini-batch order.
+    all randomness: the data, the initial weights and the mini-batch order; it runs from 0
+    to ``MAX_SEED`` (2**32 - 1), as the book's seeds do.
     """
 
     dataset: str = "circle"
@@ -78,7 +79,7 @@ class PlaygroundConfig:
         object.__setattr__(self, "learning_rate", lr)
         batch = _checks.positive_int("batch_size", self.batch_size)
         _checks.in_range("batch_size", batch, 1, 30, closed="[]")
-        _checks.non_negative_int("seed", self.seed)
+        _checks.seed("seed", self.seed)  # far larger seeds overflow the weights' int64 seeds
         for flag in ("show_test", "discretize"):
             if not isinstance(getattr(self, flag), bool):
                 raise TypeError(f"{flag} must be a bool, got {getattr(self, flag)!r}")

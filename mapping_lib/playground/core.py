@@ -30,7 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mapping_lib import layers, losses, optim
+from mapping_lib import _checks, layers, losses, optim
 from mapping_lib.playground.config import PlaygroundConfig
 from mapping_lib.playground.datasets import EXTENT, PlaneData, make_data
 from mapping_lib.playground.features import feature_matrix, plane_grid
@@ -134,7 +134,8 @@ class PlaygroundCore:
 
     def regenerate(self) -> None:
         """New random data (the seed moves on by one, so the export records it) and a reset."""
-        self.configure(seed=self._config.seed + 1)
+        # After the largest seed comes 0 again, rather than an error on the button.
+        self.configure(seed=(self._config.seed + 1) % (_checks.MAX_SEED + 1))
 
     def reset(self) -> None:
         """Back to epoch 0: the seeded initial weights and batch order, an empty history."""

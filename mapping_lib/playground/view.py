@@ -23,6 +23,7 @@ import ipywidgets as widgets
 import numpy as np
 from PIL import Image
 
+from mapping_lib import _checks
 from mapping_lib.playground import render
 from mapping_lib.playground.config import (
     ACTIVATIONS,
@@ -77,6 +78,7 @@ class Playground(widgets.VBox):
     :class:`PlaygroundConfig`; None gives the defaults). While playing, each frame trains
     ``epochs_per_frame`` epochs and redraws; None (the default) trains as many as fit in
     about ``FRAME_SECONDS``, starting from one epoch after every change of the setting.
+    ``frame_interval`` is the shortest time from one frame's start to the next, in seconds.
     """
 
     def __init__(
@@ -93,7 +95,8 @@ class Playground(widgets.VBox):
             )
         self.core = PlaygroundCore(config)
         self.epochs_per_frame = epochs_per_frame
-        self.frame_interval = frame_interval
+        # Checked here: a bad value would only fail in the play thread, which has no caller.
+        self.frame_interval = _checks.non_negative_float("frame_interval", frame_interval)
         self._syncing = False
         self._draw_lock = threading.Lock()
         self._stop = threading.Event()

@@ -343,7 +343,8 @@ def latent_explorer(
     """Two sliders move a point through the latent plane; the decoder draws what it sees there.
 
     ``codes`` (N, 2) and ``labels`` are the encoded test images shown for orientation; the
-    sliders span :func:`latent_extent` of the codes and start at ``z`` (default: its centre).
+    sliders span :func:`latent_extent` of the codes and start at ``z`` (default: its centre),
+    which must lie inside that box.
     """
     decode = _decoder_function(decoder)
     points = _latent_codes(codes)
@@ -353,11 +354,15 @@ def latent_explorer(
     start = _checks.finite_array("z", z, ndim=1)
     if start.shape != (2,):
         raise ValueError(f"z must be a point (z1, z2), got shape {start.shape}")
+    for axis in (0, 1):
+        # A slider clamps a value outside its range silently; refuse it instead.
+        low, high = extent[2 * axis], extent[2 * axis + 1]
+        _checks.in_range(f"z[{axis}]", float(start[axis]), low, high, closed="[]")
 
     def slider(axis: int, description: str) -> widgets.FloatSlider:
         low, high = extent[2 * axis], extent[2 * axis + 1]
         return widgets.FloatSlider(
-            value=float(np.clip(start[axis], low, high)),
+            value=float(start[axis]),
             min=low,
             max=high,
             step=(high - low) / 200,

@@ -44,6 +44,12 @@ to exactly 0 even in float64, which would paint saturation as a dead region."""
 Extent = tuple[float, float, float, float]
 Segment = tuple[tuple[float, float], tuple[float, float]]
 
+THRESHOLD_RANGE = (0.005, 0.25)
+"""The activation explorer's range of saturation thresholds (its slider)."""
+
+NEURON_LIMIT = 3.0
+"""The neuron explorer's sliders span [-NEURON_LIMIT, NEURON_LIMIT] for w1, w2 and b."""
+
 _SATURATED_COLOR = "0.82"
 _DEAD_COLOR = "#e8a0a0"
 
@@ -188,8 +194,13 @@ def draw_activation(
 def activation_explorer(
     name: str = "sigmoid", z_range: Sequence[float] = (-6.0, 6.0), threshold: float = 0.05
 ) -> Explorer:
-    """Pick an activation and an input range; see ``f``, ``f'`` and the shaded regions."""
+    """Pick an activation and an input range; see ``f``, ``f'`` and the shaded regions.
+
+    ``threshold`` must lie in ``THRESHOLD_RANGE``, the slider's range.
+    """
     activation_curves(name, z_range, threshold=threshold)  # reject bad defaults up front
+    # A slider clamps a value outside its range silently; refuse it instead.
+    _checks.in_range("threshold", threshold, *THRESHOLD_RANGE, closed="[]")
     controls = {
         "name": widgets.Dropdown(options=ACTIVATIONS, value=name, description="f"),
         "z_range": widgets.FloatRangeSlider(
@@ -197,8 +208,8 @@ def activation_explorer(
         ),
         "threshold": widgets.FloatSlider(
             value=threshold,
-            min=0.005,
-            max=0.25,
+            min=THRESHOLD_RANGE[0],
+            max=THRESHOLD_RANGE[1],
             step=0.005,
             readout_format=".3f",
             description="|f'| <",
@@ -343,14 +354,20 @@ def draw_neuron(field: NeuronField, ax: Axes | None = None) -> Figure:
 def neuron_explorer(
     w1: float = 1.0, w2: float = -0.5, b: float = 0.5, activation: str = "sigmoid"
 ) -> Explorer:
-    """Sliders for ``w1, w2, b`` and a choice of activation; the plane coloured by the output."""
+    """Sliders for ``w1, w2, b`` and a choice of activation; the plane coloured by the output.
+
+    ``w1``, ``w2`` and ``b`` must lie in [-NEURON_LIMIT, NEURON_LIMIT], the sliders' range.
+    """
     neuron_field(w1, w2, b, activation, resolution=2)  # reject bad defaults up front
+    for name, value in (("w1", w1), ("w2", w2), ("b", b)):
+        # A slider clamps a value outside its range silently; refuse it instead.
+        _checks.in_range(name, value, -NEURON_LIMIT, NEURON_LIMIT, closed="[]")
 
     def slider(value: float, description: str) -> widgets.FloatSlider:
         return widgets.FloatSlider(
             value=value,
-            min=-3.0,
-            max=3.0,
+            min=-NEURON_LIMIT,
+            max=NEURON_LIMIT,
             step=0.1,
             description=description,
             continuous_update=False,
