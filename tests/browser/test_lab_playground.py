@@ -62,11 +62,16 @@ def test_play_trains_and_redraws_until_pause(lab_page: Page) -> None:
     run_all_cells(lab_page)
     show_top(lab_page)
     output = image_index(lab_page, "pg-output")
+    solved = widget_image_bytes(lab_page, output)
+    assert solved.startswith(PNG_SIGNATURE)
+    assert displayed_epoch(lab_page) == 500  # the notebook shows the widget solved
+    # Reset: back to epoch 0 and fresh weights, so that playing has something to learn.
+    lab_page.locator(f"{PLAYGROUND} .pg-reset").click()
+    wait_until(lambda: displayed_epoch(lab_page) == 0, "reset to epoch 0")
+    wait_until(lambda: widget_image_bytes(lab_page, output) != solved, "the reset redrew")
     png_before = widget_image_bytes(lab_page, output)
-    assert png_before.startswith(PNG_SIGNATURE)
     loss_before = displayed_number(lab_page, "pg-test-loss")
     epoch_before = displayed_epoch(lab_page)
-    assert epoch_before == 30  # the notebook trains the widget for 30 epochs
     screenshot(lab_page, "lab/playground-before")
 
     lab_page.locator(f"{PLAYGROUND} .pg-play").click()
