@@ -178,7 +178,7 @@ def book_seed() -> int:
         raise ValueError(
             f"{SEED_VARIABLE} must be a non-negative integer, got {text!r}"
         ) from None
-    if not 0 <= seed < 2**32:
+    if not 0 <= seed <= _checks.MAX_SEED:  # the range seed_everything(seed) accepts
         raise ValueError(f"{SEED_VARIABLE} must be an integer from 0 to 2**32 - 1, got {text!r}")
     return seed
 

@@ -149,9 +149,9 @@ def fit(
     is used as it is (see the module doc). ``loss`` and ``optimizer`` are objects or names
     (``mapping_lib.losses.get``, ``mapping_lib.optim.get``). ``validation_split`` holds out
     the last fraction of the arrays, before shuffling (as Keras does); validation runs in
-    batches of ``EVAL_BATCH_SIZE``. ``seed`` fixes the shuffling order (default: the book's seed,
-    ``mapping_lib.device.book_seed()``); initial weights and
-    dropout masks follow Keras' seeding (``mapping_lib.device.seed_everything``).
+    batches of ``EVAL_BATCH_SIZE``. ``seed`` fixes the shuffling order (default: the book's
+    seed, ``mapping_lib.device.book_seed()``); initial weights and dropout masks follow Keras'
+    seeding (``mapping_lib.device.seed_everything``).
     ``on_epoch_end(epoch, logs)`` runs after every epoch; returning True (also a NumPy or TF
     boolean) stops training.
     ``manual=True`` computes gradients with the layers' ``backward`` instead of a tape.
