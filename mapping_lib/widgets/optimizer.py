@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import ipywidgets as widgets
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
@@ -120,7 +121,7 @@ def get_surface(surface: str | Surface) -> Surface:
     return SURFACES[_checks.one_of("surface", surface, SURFACES)]
 
 
-def make_optimizer(name: str, learning_rate: float, momentum: float) -> optim.Optimizer:
+def make_optimizer(name: str, learning_rate: float, momentum: float) -> keras.optimizers.Optimizer:
     """A :mod:`mapping_lib.optim` optimizer; ``momentum`` is Adam's ``beta_1``.
 
     Both play the same role: how much of the running average of past gradients
