@@ -9,12 +9,19 @@ crossentropy) or the sum (categorical crossentropy) over the last axis, and the 
 mean of the per-example losses over the batch. So with N examples of D outputs each,
 MSE = sum((y_pred - y)^2) / (N*D) and CE = -sum(y * log p) / N.
 
-``from_logits=True`` (the default for the crossentropies) means ``y_pred`` holds raw scores z
-and the sigmoid/softmax happens inside the loss, in a numerically stable form. With
-``from_logits=False`` ``y_pred`` holds probabilities, clipped to [eps, 1 - eps] with
+The crossentropies take Keras' default, ``from_logits=False``: ``y_pred`` holds
+probabilities (the outputs of a final sigmoid/softmax), clipped to [eps, 1 - eps] with
 ``eps = keras.config.epsilon()`` so that log(0) never happens. Values outside [0, 1] are no
 probabilities (most likely logits): in eager mode they trigger a warning, since the clip would
-give them a zero gradient.
+give them a zero gradient. ``from_logits=True`` means ``y_pred`` holds raw scores z and the
+sigmoid/softmax happens inside the loss, in a numerically stable form; (categorical) rows that
+look like softmax outputs then trigger a warning, since softmax would be applied twice. Pass
+``from_logits=True`` whenever the model's last layer has no sigmoid/softmax.
+
+The constructors follow Keras' signatures: ``from_logits`` is the first argument, ``name`` and
+``dtype`` are keyword-only (Keras puts ``label_smoothing``, ``axis``, ``reduction`` or
+``ignore_class`` before them; those are not supported here), so any call accepted here means
+the same to ``keras.losses``.
 
 ``y_true`` and ``y_pred`` must hold real numbers (bool, int or float); strings, objects and
 complex numbers raise a TypeError.
@@ -228,7 +235,7 @@ class _Crossentropy(_Loss):
 class MeanSquaredError(_Loss):
     """L = mean over all entries of (y_pred - y)^2;  dL/dy_pred = 2 (y_pred - y) / (N*D)."""
 
-    def __init__(self, name: str = "mean_squared_error", dtype: Any = None) -> None:
+    def __init__(self, *, name: str = "mean_squared_error", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
 
     def _per_example(self, y_true, y_pred):
@@ -240,15 +247,17 @@ class MeanSquaredError(_Loss):
 
 @keras.saving.register_keras_serializable(package="mapping_lib")
 class BinaryCrossentropy(_Crossentropy):
-    """L = mean over all entries of -[y log p + (1 - y) log(1 - p)], p = sigmoid(z).
+    """L = mean over all entries of -[y log p + (1 - y) log(1 - p)].
 
-    From logits the same value is max(z, 0) - z y + log(1 + exp(-|z|)), which never
-    overflows; its derivative is dL/dz = (sigmoid(z) - y) / (N*D). From probabilities,
-    dL/dp = (p - y) / (p (1 - p)) / (N*D), and 0 where p was clipped.
+    By default (``from_logits=False``, as in Keras) ``y_pred`` holds the probabilities p, e.g.
+    the outputs of a final sigmoid, and dL/dp = (p - y) / (p (1 - p)) / (N*D), 0 where p was
+    clipped. With ``from_logits=True`` it holds logits z and p = sigmoid(z); the value is then
+    computed as max(z, 0) - z y + log(1 + exp(-|z|)), which never overflows, and
+    dL/dz = (sigmoid(z) - y) / (N*D).
     """
 
     def __init__(
-        self, from_logits: bool = True, name: str = "binary_crossentropy", dtype: Any = None
+        self, from_logits: bool = False, *, name: str = "binary_crossentropy", dtype: Any = None
     ) -> None:
         super().__init__(from_logits=from_logits, name=name, dtype=dtype)
 
@@ -270,9 +279,11 @@ class BinaryCrossentropy(_Crossentropy):
 
 @keras.saving.register_keras_serializable(package="mapping_lib")
 class CategoricalCrossentropy(_Crossentropy):
-    """L = mean over examples of -sum_c y_c log p_c, p = softmax(z), y one-hot rows.
+    """L = mean over examples of -sum_c y_c log p_c, y one-hot rows.
 
-    From logits, log p_c = z_c - logsumexp(z) and logsumexp subtracts max(z) before
+    By default (``from_logits=False``, as in Keras) ``y_pred`` holds the probability rows p,
+    e.g. the outputs of a final softmax. With ``from_logits=True`` it holds logits z and
+    p = softmax(z): log p_c = z_c - logsumexp(z) and logsumexp subtracts max(z) before
     exponentiating, so large scores do not overflow. dL/dz = (softmax(z) * sum_c y_c - y)/N,
     which is (softmax(z) - y)/N for one-hot or probability targets. From probabilities,
     dL/dp = -y / p / N, and 0 where p was clipped. Probability rows are used as given
@@ -284,7 +295,8 @@ class CategoricalCrossentropy(_Crossentropy):
 
     def __init__(
         self,
-        from_logits: bool = True,
+        from_logits: bool = False,
+        *,
         name: str = "categorical_crossentropy",
         dtype: Any = None,
     ) -> None:
@@ -316,12 +328,15 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 
     ``y_true`` has shape ``y_pred.shape[:-1]`` (or that plus a trailing 1) and holds
     labels in [0, number of classes). They become one-hot rows, so value and gradient are
-    those of ``CategoricalCrossentropy``: dL/dz = (softmax(z) - one_hot(y)) / N.
+    those of ``CategoricalCrossentropy``: from probabilities (the default,
+    ``from_logits=False``) dL/dp = -one_hot(y) / p / N; from logits (``from_logits=True``)
+    dL/dz = (softmax(z) - one_hot(y)) / N.
     """
 
     def __init__(
         self,
-        from_logits: bool = True,
+        from_logits: bool = False,
+        *,
         name: str = "sparse_categorical_crossentropy",
         dtype: Any = None,
     ) -> None:
@@ -341,10 +356,13 @@ _BY_NAME = {
 
 
 def get(name_or_obj: str | keras.losses.Loss) -> keras.losses.Loss:
-    """Return a loss by name (crossentropies from logits) or pass a loss object through.
+    """Return a loss by name or pass a loss object through.
 
     Names: "mse", "binary_crossentropy", "categorical_crossentropy",
-    "sparse_categorical_crossentropy". Any ``keras.losses.Loss`` is returned unchanged.
+    "sparse_categorical_crossentropy". As with ``keras.losses.get``, the crossentropies
+    built from a name read ``y_pred`` as probabilities (``from_logits=False``); for a model
+    that outputs logits pass e.g. ``SparseCategoricalCrossentropy(from_logits=True)``
+    instead of the name. Any ``keras.losses.Loss`` is returned unchanged.
     """
     if isinstance(name_or_obj, keras.losses.Loss):
         return name_or_obj

@@ -1,5 +1,6 @@
 """Losses: values against keras.losses, hand-derived gradients against GradientTape."""
 
+import inspect
 import warnings
 
 import keras
@@ -21,6 +22,21 @@ KERAS_EQUIVALENT = {
         keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
     ),
 }
+
+
+# Our crossentropy classes next to the Keras classes they mirror (defaults, signatures).
+CROSSENTROPIES = {
+    "binary_crossentropy": (losses.BinaryCrossentropy, keras.losses.BinaryCrossentropy),
+    "categorical_crossentropy": (
+        losses.CategoricalCrossentropy,
+        keras.losses.CategoricalCrossentropy,
+    ),
+    "sparse_categorical_crossentropy": (
+        losses.SparseCategoricalCrossentropy,
+        keras.losses.SparseCategoricalCrossentropy,
+    ),
+}
+CLASS_PAIRS = {"mse": (losses.MeanSquaredError, keras.losses.MeanSquaredError), **CROSSENTROPIES}
 
 
 def make_loss(name, from_logits, dtype=None):
@@ -74,6 +90,64 @@ def test_value_matches_keras(name, from_logits, shape):
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", CROSSENTROPIES)
+def test_defaults_equal_keras_defaults(name):
+    """Built with no arguments, or by name, ours reads probabilities exactly as Keras does."""
+    ours_class, keras_class = CROSSENTROPIES[name]
+    ours, theirs = ours_class(), keras_class()
+    assert ours.get_config()["from_logits"] is False
+    assert ours.get_config()["from_logits"] == theirs.get_config()["from_logits"]
+    assert ours.name == theirs.name
+    y_true, probabilities = sample(name, False, (8, 3), np.random.default_rng(11))
+    expected = theirs(y_true, probabilities).numpy()
+    np.testing.assert_allclose(ours(y_true, probabilities).numpy(), expected, rtol=1e-6)
+
+    by_name, keras_by_name = losses.get(name), keras.losses.get(name)
+    assert by_name.get_config()["from_logits"] is False
+    assert inspect.signature(keras_by_name).parameters["from_logits"].default is False
+    keras_value = keras.ops.mean(keras_by_name(y_true, probabilities))
+    np.testing.assert_allclose(by_name(y_true, probabilities).numpy(), keras_value, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", CROSSENTROPIES)
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_from_logits_means_what_it_means_in_keras(name, from_logits):
+    """Passed by keyword or as the first positional argument, as Keras allows."""
+    ours_class, keras_class = CROSSENTROPIES[name]
+    y_true, y_pred = sample(name, from_logits, (6, 4), np.random.default_rng(12))
+    expected = keras_class(from_logits=from_logits)(y_true, y_pred).numpy()
+    for ours in (ours_class(from_logits=from_logits), ours_class(from_logits)):
+        assert ours.get_config()["from_logits"] is from_logits
+        np.testing.assert_allclose(ours(y_true, y_pred).numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", CLASS_PAIRS)
+def test_constructor_arguments_sit_where_keras_has_them(name):
+    """Every argument we accept has Keras' name and default; positional ones Keras' place."""
+    ours_class, keras_class = CLASS_PAIRS[name]
+    ours = list(inspect.signature(ours_class).parameters.values())
+    theirs = inspect.signature(keras_class).parameters
+    for index, parameter in enumerate(ours):
+        assert parameter.name in theirs
+        assert parameter.default == theirs[parameter.name].default
+        if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+            assert list(theirs)[index] == parameter.name
+        else:
+            assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    assert [p.name for p in ours if p.kind is inspect.Parameter.KEYWORD_ONLY] == ["name", "dtype"]
+    # Keras reads a second positional argument as label_smoothing, reduction or ignore_class.
+    with pytest.raises(TypeError):
+        ours_class(*([False] if name in CROSSENTROPIES else []), "my_loss")
+
+
+@pytest.mark.parametrize("name", CROSSENTROPIES)
+def test_default_loss_fed_logits_warns(name):
+    """Logits into a default (probability) loss: the mirror image of the double softmax."""
+    y_true, logits = sample(name, True, (8, 3), np.random.default_rng(13))
+    with pytest.warns(UserWarning, match=r"outside \[0, 1\].*use from_logits=True"):
+        CROSSENTROPIES[name][0]()(y_true, logits)
+
+
 @pytest.mark.parametrize("name", ["mse", "binary_crossentropy"])
 def test_flat_targets_meet_single_column_predictions_like_keras(name):
     rng = np.random.default_rng(2)
@@ -90,9 +164,10 @@ def test_flat_targets_meet_single_column_predictions_like_keras(name):
 
 def test_logits_far_from_zero_stay_finite():
     y_pred = tf.constant([[1000.0, -1000.0, 0.0], [-800.0, 900.0, 5.0]])
-    assert np.isfinite(losses.CategoricalCrossentropy()([[0, 1, 0], [0, 0, 1]], y_pred))
-    assert np.isfinite(losses.BinaryCrossentropy()([[1, 0, 1], [1, 0, 0]], y_pred))
-    assert np.all(np.isfinite(losses.CategoricalCrossentropy().gradient([[0, 1, 0]], y_pred[:1])))
+    categorical = losses.CategoricalCrossentropy(from_logits=True)
+    assert np.isfinite(categorical([[0, 1, 0], [0, 0, 1]], y_pred))
+    assert np.isfinite(losses.BinaryCrossentropy(from_logits=True)([[1, 0, 1], [1, 0, 0]], y_pred))
+    assert np.all(np.isfinite(categorical.gradient([[0, 1, 0]], y_pred[:1])))
 
 
 GRADIENT_CASES = [
@@ -138,7 +213,7 @@ def test_probability_gradient_is_zero_where_clipped(name):
 def test_sparse_labels_may_carry_a_trailing_axis():
     rng = np.random.default_rng(3)
     labels, logits = sample("sparse_categorical_crossentropy", True, (6, 4), rng)
-    loss = losses.SparseCategoricalCrossentropy()
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
     np.testing.assert_allclose(loss(labels[:, None], logits), loss(labels, logits))
     np.testing.assert_allclose(
         loss.gradient(labels[:, None], logits), loss.gradient(labels, logits)
@@ -150,7 +225,7 @@ def test_sparse_gradient_is_softmax_minus_one_hot_over_batch():
     labels = np.array([0, 2])
     softmax = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     expected = (softmax - np.eye(3)[labels]) / 2
-    got = losses.SparseCategoricalCrossentropy().gradient(labels, logits)
+    got = losses.SparseCategoricalCrossentropy(from_logits=True).gradient(labels, logits)
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
@@ -158,16 +233,18 @@ def test_softmax_outputs_passed_as_logits_warn():
     probabilities = tf.nn.softmax(tf.random.stateless_normal((5, 4), seed=(0, 1)))
     labels = [0, 1, 2, 3, 0]
     with pytest.warns(UserWarning, match="look like softmax probabilities"):
-        losses.SparseCategoricalCrossentropy()(labels, probabilities)
+        losses.SparseCategoricalCrossentropy(from_logits=True)(labels, probabilities)
     with pytest.warns(UserWarning, match="from_logits=False"):
-        losses.CategoricalCrossentropy().gradient(tf.one_hot(labels, 4), probabilities)
+        losses.CategoricalCrossentropy(from_logits=True).gradient(
+            tf.one_hot(labels, 4), probabilities
+        )
 
 
 def test_no_softmax_warning_for_logits_probabilities_mode_or_graph_mode():
     logits = tf.random.stateless_normal((5, 4), seed=(0, 2))
     probabilities = tf.nn.softmax(logits)
     labels = tf.constant([0, 1, 2, 3, 0])
-    from_logits = losses.SparseCategoricalCrossentropy()
+    from_logits = losses.SparseCategoricalCrossentropy(from_logits=True)
 
     @tf.function
     def compiled(y_pred):
@@ -177,6 +254,7 @@ def test_no_softmax_warning_for_logits_probabilities_mode_or_graph_mode():
         warnings.simplefilter("error")
         from_logits(labels, logits)
         losses.SparseCategoricalCrossentropy(from_logits=False)(labels, probabilities)
+        losses.SparseCategoricalCrossentropy()(labels, probabilities)  # the default
         compiled(probabilities)
 
 
@@ -231,7 +309,7 @@ def test_loss_and_gradient_work_inside_tf_function(name, from_logits):
 
 
 def test_out_of_range_label_fails_inside_tf_function():
-    loss = losses.SparseCategoricalCrossentropy()
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
     step = tf.function(lambda labels, logits: loss(labels, logits))
     with pytest.raises(tf.errors.InvalidArgumentError, match="class labels in"):
         step(tf.constant([0, 3]), tf.zeros((2, 3)))
@@ -243,11 +321,12 @@ def test_model_compile_fit_and_evaluate_agree_with_the_loss():
     y = rng.integers(0, 4, size=32)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
-    model.compile(optimizer="sgd", loss=losses.SparseCategoricalCrossentropy())
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)  # Dense(4): logits
+    model.compile(optimizer="sgd", loss=loss)
     history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
     evaluated = model.evaluate(x, y, batch_size=32, verbose=0)
-    direct = losses.SparseCategoricalCrossentropy()(y, model(x))
+    direct = loss(y, model(x))
     np.testing.assert_allclose(evaluated, direct, rtol=1e-5)
 
 
@@ -255,8 +334,8 @@ def test_model_compile_fit_and_evaluate_agree_with_the_loss():
     "loss",
     [
         losses.MeanSquaredError(),
-        losses.BinaryCrossentropy(from_logits=False),
-        losses.CategoricalCrossentropy(),
+        losses.BinaryCrossentropy(),
+        losses.CategoricalCrossentropy(from_logits=True),
         losses.SparseCategoricalCrossentropy(from_logits=False, dtype="float64"),
     ],
 )
@@ -271,7 +350,7 @@ def test_get_by_name_and_pass_through():
     assert isinstance(losses.get("binary_crossentropy"), losses.BinaryCrossentropy)
     assert isinstance(losses.get("categorical_crossentropy"), losses.CategoricalCrossentropy)
     sparse = losses.get("sparse_categorical_crossentropy")
-    assert isinstance(sparse, losses.SparseCategoricalCrossentropy) and sparse.from_logits
+    assert isinstance(sparse, losses.SparseCategoricalCrossentropy) and not sparse.from_logits
     loss = losses.BinaryCrossentropy(from_logits=False)
     assert losses.get(loss) is loss
 
@@ -355,7 +434,7 @@ def test_integer_and_bool_inputs_are_still_accepted():
     expected = losses.MeanSquaredError()(ints.astype("float32"), ints.astype("float32") + 1)
     np.testing.assert_allclose(losses.MeanSquaredError()(bools, ints + 1), expected)
     logits = np.array([[0, 2], [3, 0]])
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
     np.testing.assert_allclose(
-        losses.SparseCategoricalCrossentropy()(tf.constant([0, 1]), logits),
-        losses.SparseCategoricalCrossentropy()([0.0, 1.0], logits.astype("float32")),
+        loss(tf.constant([0, 1]), logits), loss([0.0, 1.0], logits.astype("float32"))
     )
