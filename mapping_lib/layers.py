@@ -1,10 +1,11 @@
-"""Keras layers that also carry their own, hand-derived backward pass.
+"""Keras layers that carry their own, hand-derived backward pass.
 
 Each layer is an ordinary ``keras.layers.Layer``: it works in ``keras.Sequential``, in
-``Model.fit`` (which differentiates ``call`` with a GradientTape) and in ``.keras`` files.
-On top of that, ``call`` remembers what the chain rule will need, and ``backward(upstream)``
-turns ``dL/d(output)`` into ``dL/d(input)`` while storing ``dL/d(weights)`` in ``layer.grads``.
-``call`` and ``backward`` must run in the same eager context or the same ``tf.function``.
+``Model.fit`` (which differentiates ``call`` with a GradientTape) and in ``.keras`` files. On
+top of that it is a ``BackpropLayer`` (``mapping_lib.backprop``): ``forward`` and
+``backward_from`` for compiled code, ``layer(x)`` then ``layer.backward(upstream)`` to explore.
+Conv2D and MaxPool2D differentiate with TensorFlow's kernels by default, or with the im2col
+derivation of ``mapping_lib.conv`` (``backward_path = "im2col"``).
 
 Inputs must be floating point (Dense, Conv2D, Dropout: their weights and masks are floats) or
 at least real numbers (MaxPool2D, Flatten); anything else raises a TypeError naming the layer.
@@ -19,11 +20,33 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from mapping_lib import activations
-from mapping_lib._checks import in_range, numeric_dtype, one_of, positive_int
+from mapping_lib import activations, conv
+from mapping_lib._checks import in_range, one_of, positive_int
 from mapping_lib._checks import seed as _seed
+from mapping_lib.backprop import (
+    BackpropLayer,
+    Cache,
+    WeightGrads,
+    backward_sequence,
+    sequence_backward,
+    sequence_forward,
+)
 
-_PADDINGS = ("valid", "same")
+__all__ = [
+    "BACKWARD_PATHS",
+    "BackpropLayer",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "MaxPool2D",
+    "backward_sequence",
+    "sequence_backward",
+    "sequence_forward",
+]
+
+BACKWARD_PATHS = ("fast", "im2col")
+"""Conv2D's and MaxPool2D's ``backward_path``: TensorFlow's kernels or the derivation."""
 
 
 def _pair(name: str, value: Any) -> tuple[int, int]:
@@ -36,17 +59,14 @@ def _pair(name: str, value: Any) -> tuple[int, int]:
     return size, size
 
 
-def _check_rank(layer: keras.layers.Layer, input_shape: Any, rank: int, layout: str) -> None:
-    if len(input_shape) != rank:
-        raise ValueError(
-            f"{type(layer).__name__} inputs must have rank {rank} {layout}, "
-            f"got shape {tuple(input_shape)}"
-        )
-
-
-def _check_window_fits(
+def _check_image(
     layer: keras.layers.Layer, input_shape: Any, name: str, window: tuple[int, int], padding: str
 ) -> None:
+    if len(input_shape) != 4:
+        raise ValueError(
+            f"{type(layer).__name__} inputs must have rank 4 (batch, height, width, channels), "
+            f"got shape {tuple(input_shape)}"
+        )
     # With "valid" padding a window larger than the image leaves no output at all.
     spatial = tuple(input_shape[1:3])
     if padding == "valid" and any(s is not None and s < w for s, w in zip(spatial, window)):
@@ -54,60 +74,6 @@ def _check_window_fits(
             f"{type(layer).__name__} {name} {window} is larger than the input's height and width "
             f"{spatial} with padding='valid'; use padding='same' or a smaller {name}"
         )
-
-
-class BackpropLayer(keras.layers.Layer):
-    """Base class: a Keras layer plus ``backward(upstream)`` and ``grads``."""
-
-    # Which input dtypes the layer takes (kinds of _checks.dtype_kind) and how to say so.
-    # Keras casts float inputs to the layer's dtype but passes integers through, and tf.matmul
-    # then fails on int64 x float32 deep inside TensorFlow.
-    _input_dtypes: tuple[tuple[str, ...], str] = (("float",), "floating point numbers")
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        # Set around Keras' attribute tracking: it would wrap these containers in tracked
-        # copies and walk the (possibly symbolic) tensors they hold.
-        object.__setattr__(self, "_cache", {})
-        object.__setattr__(self, "grads", [])
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Check the inputs' dtype, then run Keras' ``Layer.__call__``."""
-        inputs = args[0] if args else kwargs.get("inputs")
-        if inputs is not None:
-            kinds, expected = self._input_dtypes
-            numeric_dtype(
-                f"{type(self).__name__} inputs",
-                inputs,
-                kinds=kinds,
-                expected=expected,
-                hint="; convert them first, e.g. x.astype('float32')",
-            )
-        return super().__call__(*args, **kwargs)
-
-    def backward(self, upstream: Any) -> tf.Tensor:
-        """Return dL/d(input of the last call) from ``upstream`` = dL/d(output).
-
-        Also sets ``self.grads``, one gradient per entry of ``self.trainable_variables``.
-        """
-        if "output" not in self._cache:
-            raise RuntimeError(f"{self.name}.backward() needs a forward call of the layer first")
-        upstream = tf.cast(upstream, self.compute_dtype)
-        expected = self._cache["output"].shape
-        if not upstream.shape.is_compatible_with(expected):
-            raise ValueError(
-                f"upstream must have the shape of {self.name}'s output {tuple(expected)}, "
-                f"got {tuple(upstream.shape)}"
-            )
-        grad_input, weight_grads = self._backward(upstream)
-        # Variables may be stored in float32 while the layer computes in float16.
-        grads = [tf.cast(g, v.dtype) for v, g in weight_grads if self.trainable and v.trainable]
-        object.__setattr__(self, "grads", grads)
-        return grad_input
-
-    def _backward(self, upstream: tf.Tensor) -> tuple[tf.Tensor, list[tuple[Any, tf.Tensor]]]:
-        """Return dL/d(input) and (variable, dL/d(variable)) pairs in creation order."""
-        raise NotImplementedError
 
 
 class _Affine(BackpropLayer):
@@ -124,17 +90,17 @@ class _Affine(BackpropLayer):
         )
         self.bias = self.add_weight(name="bias", shape=(units,), initializer="zeros")
 
-    def call(self, inputs: tf.Tensor) -> tf.Tensor:
-        z = self._linear(inputs, self.kernel) + self.bias
+    def _forward(self, x: tf.Tensor, training: bool) -> tuple[tf.Tensor, Cache]:
+        # The cache keeps the kernel as used here, so backward matches this forward pass even
+        # if an optimizer updates the variable in between.
+        kernel = tf.cast(self.kernel, self.compute_dtype)
+        z = self._linear(x, kernel) + tf.cast(self.bias, self.compute_dtype)
         a = self.activation(z)
-        self._cache.update(input=inputs, z=z, output=a)
-        return a
+        return a, {"input": x, "kernel": kernel, "z": z, "output": a}
 
-    def _backward(self, upstream: tf.Tensor) -> tuple[tf.Tensor, list[tuple[Any, tf.Tensor]]]:
-        cache = self._cache
+    def _backward(self, cache: Cache, upstream: tf.Tensor) -> tuple[tf.Tensor, WeightGrads]:
         grad_z = self.activation.backward(cache["z"], cache["output"], upstream)
-        kernel = tf.cast(self.kernel, grad_z.dtype)
-        grad_input, grad_kernel = self._linear_backward(cache["input"], kernel, grad_z)
+        grad_input, grad_kernel = self._linear_backward(cache["input"], cache["kernel"], grad_z)
         # The bias is added at every position (batch, time, pixel), so its gradient sums them.
         grad_bias = tf.reduce_sum(tf.reshape(grad_z, [-1, grad_z.shape[-1]]), axis=0)
         return grad_input, [(self.kernel, grad_kernel), (self.bias, grad_bias)]
@@ -161,6 +127,9 @@ class Dense(_Affine):
         self._add_kernel_and_bias((features, self.units), self.units)
         self.input_spec = keras.InputSpec(min_ndim=2, axes={-1: features})
 
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
+        return (*input_shape[:-1], self.units)
+
     def _linear(self, x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
         return tf.matmul(x, kernel)
 
@@ -179,7 +148,14 @@ class Dense(_Affine):
 
 @keras.saving.register_keras_serializable(package="mapping_lib")
 class Conv2D(_Affine):
-    """2-D convolution on NHWC images: ``a = activation(conv(x, kernel) + bias)``."""
+    """2-D convolution on NHWC images: ``a = activation(conv(x, kernel) + bias)``.
+
+    ``backward_path`` chooses how the convolution is differentiated: "fast" (the default) runs
+    TensorFlow's fused kernels, "im2col" the derivation dK = Pᵀ·Δ, dP = Δ·Kᵀ, col2im written
+    out in ``mapping_lib.conv``. Both give the same gradients.
+    """
+
+    backward_path = "fast"
 
     def __init__(
         self,
@@ -194,16 +170,20 @@ class Conv2D(_Affine):
         self.filters = positive_int("filters", filters)
         self.kernel_size = _pair("kernel_size", kernel_size)
         self.strides = _pair("strides", strides)
-        self.padding = one_of("padding", padding, _PADDINGS)
+        self.padding = one_of("padding", padding, conv.PADDINGS)
 
     def build(self, input_shape: Any) -> None:
-        _check_rank(self, input_shape, 4, "(batch, height, width, channels)")
+        _check_image(self, input_shape, "kernel_size", self.kernel_size, self.padding)
         if input_shape[-1] is None:
             raise ValueError(f"Conv2D inputs need a known channel count, got {tuple(input_shape)}")
-        _check_window_fits(self, input_shape, "kernel_size", self.kernel_size, self.padding)
         channels = input_shape[-1]
         self._add_kernel_and_bias((*self.kernel_size, channels, self.filters), self.filters)
         self.input_spec = keras.InputSpec(ndim=4, axes={-1: channels})
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
+        return conv.output_shape(
+            input_shape, self.kernel_size, self.strides, self.padding, self.filters
+        )
 
     def _linear(self, x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
         return tf.nn.conv2d(x, kernel, self.strides, self.padding.upper())
@@ -211,25 +191,11 @@ class Conv2D(_Affine):
     def _linear_backward(
         self, x: tf.Tensor, kernel: tf.Tensor, grad_z: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        # Each output pixel was a dot product of one input patch with the kernel; these two ops
-        # send its gradient back to the patch (input) and accumulate patch * gradient (kernel).
-        strides = [1, *self.strides, 1]
-        padding = self.padding.upper()
-        grad_input = tf.raw_ops.Conv2DBackpropInput(
-            input_sizes=tf.shape(x),
-            filter=kernel,
-            out_backprop=grad_z,
-            strides=strides,
-            padding=padding,
-        )
-        grad_kernel = tf.raw_ops.Conv2DBackpropFilter(
-            input=x,
-            filter_sizes=tf.shape(kernel),
-            out_backprop=grad_z,
-            strides=strides,
-            padding=padding,
-        )
-        return grad_input, grad_kernel
+        # Each output pixel is one window of the input times the kernel: the gradient goes back
+        # to the window (input) and accumulates window * gradient (kernel).
+        if one_of("backward_path", self.backward_path, BACKWARD_PATHS) == "fast":
+            return conv.conv2d_backward_fast(x, kernel, grad_z, self.strides, self.padding)
+        return conv.conv2d_backward_im2col(x, kernel, grad_z, self.strides, self.padding)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -243,9 +209,14 @@ class Conv2D(_Affine):
 
 @keras.saving.register_keras_serializable(package="mapping_lib")
 class MaxPool2D(BackpropLayer):
-    """Keep the largest value of each window of an NHWC image; ``strides`` default to the window."""
+    """Keep the largest value of each window of an NHWC image; ``strides`` default to the window.
+
+    ``backward_path``: "fast" (the default, TensorFlow's fused kernel) or "im2col" (the winner
+    of each window found in the im2col view, written out in ``mapping_lib.conv``).
+    """
 
     _input_dtypes = (("int", "float"), "int or float numbers")
+    backward_path = "fast"
 
     def __init__(
         self,
@@ -257,34 +228,28 @@ class MaxPool2D(BackpropLayer):
         super().__init__(**kwargs)
         self.pool_size = _pair("pool_size", pool_size)
         self.strides = self.pool_size if strides is None else _pair("strides", strides)
-        self.padding = one_of("padding", padding, _PADDINGS)
+        self.padding = one_of("padding", padding, conv.PADDINGS)
 
     def build(self, input_shape: Any) -> None:
-        _check_rank(self, input_shape, 4, "(batch, height, width, channels)")
-        _check_window_fits(self, input_shape, "pool_size", self.pool_size, self.padding)
+        _check_image(self, input_shape, "pool_size", self.pool_size, self.padding)
         self.input_spec = keras.InputSpec(ndim=4)
 
-    def call(self, inputs: tf.Tensor) -> tf.Tensor:
-        # Plain max_pool2d keeps call() compilable by XLA (Model.fit may jit-compile it).
-        # backward() finds where each maximum came from with max_pool_with_argmax, which XLA
-        # lacks: a hand-derived backward pass must run in a tf.function without jit_compile.
-        output = tf.nn.max_pool2d(inputs, self.pool_size, self.strides, self.padding.upper())
-        self._cache.update(input=inputs, output=output)
-        return output
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
+        return conv.output_shape(
+            input_shape, self.pool_size, self.strides, self.padding, input_shape[3]
+        )
 
-    def _backward(self, upstream: tf.Tensor) -> tuple[tf.Tensor, list[tuple[Any, tf.Tensor]]]:
-        x = self._cache["input"]
-        _, argmax = tf.nn.max_pool_with_argmax(
-            x, self.pool_size, self.strides, self.padding.upper(), include_batch_in_index=True
-        )
+    def _forward(self, x: tf.Tensor, training: bool) -> tuple[tf.Tensor, Cache]:
+        output = tf.nn.max_pool2d(x, self.pool_size, self.strides, self.padding.upper())
+        return output, {"input": x, "output": output}
+
+    def _backward(self, cache: Cache, upstream: tf.Tensor) -> tuple[tf.Tensor, WeightGrads]:
         # Only the winner of each window influenced the output, so it receives the whole
-        # upstream gradient; overlapping windows that share a winner add up (scatter_nd sums).
-        flat = tf.scatter_nd(
-            tf.reshape(argmax, [-1, 1]),
-            tf.reshape(upstream, [-1]),
-            shape=tf.reshape(tf.size(x, out_type=tf.int64), [1]),
-        )
-        return tf.reshape(flat, tf.shape(x)), []
+        # upstream gradient; overlapping windows that share a winner add up.
+        x, window = cache["input"], (self.pool_size, self.strides, self.padding)
+        if one_of("backward_path", self.backward_path, BACKWARD_PATHS) == "fast":
+            return conv.max_pool_backward_fast(x, cache["output"], upstream, *window), []
+        return conv.max_pool_backward_im2col(x, upstream, *window), []
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -307,13 +272,15 @@ class Flatten(BackpropLayer):
                 f"Flatten inputs need known sizes after the batch axis, got {tuple(input_shape)}"
             )
 
-    def call(self, inputs: tf.Tensor) -> tf.Tensor:
-        output = tf.reshape(inputs, [-1, math.prod(inputs.shape[1:])])
-        self._cache.update(input_shape=tf.shape(inputs), output=output)
-        return output
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
+        return (input_shape[0], math.prod(input_shape[1:]))
 
-    def _backward(self, upstream: tf.Tensor) -> tuple[tf.Tensor, list[tuple[Any, tf.Tensor]]]:
-        return tf.reshape(upstream, self._cache["input_shape"]), []
+    def _forward(self, x: tf.Tensor, training: bool) -> tuple[tf.Tensor, Cache]:
+        output = tf.reshape(x, [-1, math.prod(x.shape[1:])])
+        return output, {"input_shape": tf.shape(x), "output": output}
+
+    def _backward(self, cache: Cache, upstream: tf.Tensor) -> tuple[tf.Tensor, WeightGrads]:
+        return tf.reshape(upstream, cache["input_shape"]), []
 
 
 @keras.saving.register_keras_serializable(package="mapping_lib")
@@ -327,43 +294,23 @@ class Dropout(BackpropLayer):
         self.seed = None if seed is None else _seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
 
-    def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
-        if not training or self.rate == 0:
-            self._cache.update(mask=None, output=inputs)
-            return inputs
-        noise = keras.random.uniform(
-            tf.shape(inputs), dtype=self.compute_dtype, seed=self.seed_generator
-        )
-        mask = tf.cast(noise >= self.rate, inputs.dtype) / (1 - self.rate)
-        output = inputs * mask
-        self._cache.update(mask=mask, output=output)
-        return output
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
+        return tuple(input_shape)
 
-    def _backward(self, upstream: tf.Tensor) -> tuple[tf.Tensor, list[tuple[Any, tf.Tensor]]]:
+    def _forward(self, x: tf.Tensor, training: bool) -> tuple[tf.Tensor, Cache]:
+        if not training or self.rate == 0:
+            return x, {"mask": None, "output": x}
+        noise = keras.random.uniform(
+            tf.shape(x), dtype=self.compute_dtype, seed=self.seed_generator
+        )
+        mask = tf.cast(noise >= self.rate, x.dtype) / (1 - self.rate)
+        output = x * mask
+        return output, {"mask": mask, "output": output}
+
+    def _backward(self, cache: Cache, upstream: tf.Tensor) -> tuple[tf.Tensor, WeightGrads]:
         # The forward pass multiplied by the mask, so the backward pass multiplies by it too.
-        mask = self._cache["mask"]
+        mask = cache["mask"]
         return (upstream if mask is None else upstream * mask), []
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
-
-
-def backward_sequence(
-    layers: Sequence[keras.layers.Layer], upstream: Any
-) -> tuple[tf.Tensor, list[tf.Tensor]]:
-    """Run ``backward`` through ``layers`` from last to first.
-
-    Returns dL/d(input of the first layer) and the weight gradients, aligned with the
-    concatenation of the layers' ``trainable_variables`` (for a ``keras.Sequential`` of these
-    layers: ``model.trainable_variables``).
-    """
-    layers = list(layers)
-    for index, layer in enumerate(layers):
-        if not isinstance(layer, BackpropLayer):
-            raise TypeError(
-                f"layers[{index}] must be a mapping_lib layer with a backward pass, "
-                f"got {type(layer).__module__}.{type(layer).__name__}"
-            )
-    for layer in reversed(layers):
-        upstream = layer.backward(upstream)
-    return upstream, [grad for layer in layers for grad in layer.grads]

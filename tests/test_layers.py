@@ -1,11 +1,14 @@
 """Layers: hand-derived backward vs GradientTape and central differences, Keras integration."""
 
+import inspect
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from mapping_lib import activations
+from mapping_lib import layers as layers_module
 from mapping_lib.gradcheck import check_layer, relative_error
 from mapping_lib.layers import (
     BackpropLayer,
@@ -15,6 +18,8 @@ from mapping_lib.layers import (
     Flatten,
     MaxPool2D,
     backward_sequence,
+    sequence_backward,
+    sequence_forward,
 )
 
 F64 = {"dtype": "float64"}
@@ -138,8 +143,13 @@ def _small_cnn(dtype="float32"):
     )
 
 
-def test_backward_sequence_in_tf_function_matches_tape():
+@pytest.mark.parametrize("path", ["fast", "im2col"])
+def test_sequence_forward_and_backward_in_tf_function_match_tape(path):
     model = _small_cnn("float64")
+    model.layers[-2].trainable = False  # a frozen layer has no gradients to return
+    for layer in model.layers:
+        if isinstance(layer, (Conv2D, MaxPool2D)):
+            layer.backward_path = path
     rng = np.random.default_rng(4)
     x = tf.constant(rng.normal(size=(5, 6, 6, 1)))
     upstream = tf.constant(rng.normal(size=(5, 3)))
@@ -149,15 +159,34 @@ def test_backward_sequence_in_tf_function_matches_tape():
         # One forward pass (one Dropout mask) serves the tape and the hand-derived backward.
         with tf.GradientTape() as tape:
             tape.watch(x)
-            output = model(x, training=True)
+            output, caches = sequence_forward(model.layers, x, training=True)
         by_tape = tape.gradient(output, [x, *model.trainable_variables], upstream)
-        grad_input, grads = backward_sequence(model.layers, upstream)
-        return by_tape, [grad_input, *grads]
+        grad_input, grads = sequence_backward(model.layers, caches, upstream)
+        return output, by_tape, [grad_input, *grads]
 
-    by_tape, by_hand = both_ways(x, upstream)
-    assert len(by_hand) == len(by_tape) == 1 + 2 * 3
+    output, by_tape, by_hand = both_ways(x, upstream)
+    assert len(by_hand) == len(by_tape) == 1 + 2 * 2
     for tape_grad, hand_grad in zip(by_tape, by_hand):
         assert relative_error(hand_grad, tape_grad) < 1e-10
+    # Outside training the chain is the model itself.
+    inference, _ = sequence_forward(model.layers, x)
+    np.testing.assert_allclose(inference, model(x, training=False), rtol=1e-12)
+    assert output.shape == (5, 3)
+
+
+def test_backward_sequence_after_an_eager_model_call_matches_tape():
+    model = _small_cnn("float64")
+    rng = np.random.default_rng(8)
+    x = tf.constant(rng.normal(size=(4, 6, 6, 1)))
+    upstream = tf.constant(rng.normal(size=(4, 3)))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        output = model(x, training=True)  # the eager call the layers remember
+    by_tape = tape.gradient(output, [x, *model.trainable_variables], upstream)
+    grad_input, grads = backward_sequence(model.layers, upstream)
+    for tape_grad, hand_grad in zip(by_tape, [grad_input, *grads], strict=True):
+        assert relative_error(hand_grad, tape_grad) < 1e-10
+    assert [g.shape for g in model.layers[-1].grads] == [(8, 3), (3,)]
 
 
 @pytest.mark.parametrize(
@@ -213,6 +242,13 @@ def test_model_fit_trains_the_layers(jit_compile):
     assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
+def _backward_along(path):
+    layer = MaxPool2D()
+    layer.backward_path = path
+    layer(np.ones((1, 4, 4, 1), "float32"))
+    return layer.backward(np.ones((1, 2, 2, 1)))
+
+
 @pytest.mark.parametrize(
     "call, error, message",
     [
@@ -241,11 +277,32 @@ def test_model_fit_trains_the_layers(jit_compile):
         ),
         (lambda: MaxPool2D()(np.ones((2, 4, 4))), ValueError, r"MaxPool2D inputs must have rank 4"),
         (lambda: MaxPool2D(3)(np.ones((1, 2, 2, 1))), ValueError, r"pool_size \(3, 3\) is larger"),
-        (lambda: Dense(3).backward(np.ones((1, 3))), RuntimeError, r"needs a forward call"),
+        (
+            lambda: Dense(3, name="fresh").backward(np.ones((1, 3))),
+            RuntimeError,
+            r"Dense 'fresh'.backward\(\) needs an eager forward call first; "
+            r"it has not been called yet",
+        ),
         (
             lambda: backward_sequence([Flatten(), keras.layers.Dense(2)], np.ones((1, 2))),
             TypeError,
             r"layers\[1\] must be a mapping_lib layer .*keras.*Dense",
+        ),
+        (
+            lambda: sequence_forward([keras.layers.Flatten()], np.ones((1, 2, 2))),
+            TypeError,
+            r"layers\[0\] must be a mapping_lib layer .*keras.*Flatten",
+        ),
+        (
+            lambda: sequence_backward([Flatten(), Flatten()], [{}], np.ones((1, 2))),
+            ValueError,
+            r"caches must hold one cache per layer \(2\), got 1",
+        ),
+        (lambda: _backward_along("tensorflow"), ValueError, r"backward_path must be one of"),
+        (
+            lambda: Dense(3).forward(np.ones((2, 4), "int32")),
+            TypeError,
+            r"Dense inputs must hold floating point numbers, got dtype int32",
         ),
     ],
 )
@@ -311,6 +368,163 @@ def test_flatten_needs_known_sizes():
         keras.Sequential([keras.Input((None, 3)), Flatten()])
 
 
-def test_every_layer_is_a_backprop_layer():
-    for layer_type in (Dense, Conv2D, MaxPool2D, Flatten, Dropout):
-        assert issubclass(layer_type, BackpropLayer)
+def test_every_public_layer_has_its_own_backward_and_a_gradient_case():
+    # A layer added to mapping_lib.layers without a backward pass, or without a case in the
+    # gradient checks above, fails here.
+    public = {
+        cls
+        for name, cls in vars(layers_module).items()
+        if inspect.isclass(cls)
+        and issubclass(cls, keras.layers.Layer)
+        and cls.__module__ == "mapping_lib.layers"
+        and not name.startswith("_")
+    }
+    assert public == {Dense, Conv2D, MaxPool2D, Flatten, Dropout}
+    checked = {type(make()) for make, _ in GRADIENT_CASES.values()}
+    assert checked == public
+    for cls in public:
+        assert issubclass(cls, BackpropLayer), cls
+        for method in ("_forward", "_backward", "compute_output_shape"):
+            assert getattr(cls, method) is not getattr(BackpropLayer, method), (cls, method)
+
+
+# ----- forward / backward_from: pure, graph-safe ------------------------------------------
+
+
+@pytest.mark.parametrize("case", GRADIENT_CASES)
+def test_backward_from_in_tf_function_matches_tape(case):
+    make_layer, shape = GRADIENT_CASES[case]
+    layer = make_layer()
+    rng = np.random.default_rng(9)
+    x = tf.constant(rng.normal(size=shape))
+    output, _ = layer.forward(x, training=True)  # builds the layer
+    upstream = tf.constant(rng.normal(size=output.shape))
+
+    @tf.function
+    def both_ways(x, upstream):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            output, cache = layer.forward(x, training=True)
+        by_tape = tape.gradient(output, [x, *layer.trainable_variables], upstream)
+        grad_input, grads = layer.backward_from(cache, upstream)
+        return by_tape, [grad_input, *grads]
+
+    by_tape, by_hand = both_ways(x, upstream)
+    assert len(by_hand) == len(by_tape) == 1 + len(layer.trainable_variables)
+    for tape_grad, hand_grad in zip(by_tape, by_hand):
+        assert relative_error(hand_grad, tape_grad) < 1e-10
+
+
+@pytest.mark.parametrize("case", GRADIENT_CASES)
+def test_compute_output_shape_is_the_actual_shape(case):
+    make_layer, shape = GRADIENT_CASES[case]
+    layer = make_layer()
+    actual = tuple(layer(np.ones(shape), training=True).shape)
+    assert layer.compute_output_shape(shape) == actual
+    assert layer.compute_output_shape((None, *shape[1:])) == (None, *actual[1:])
+    model = keras.Sequential([keras.Input(shape[1:], dtype="float64"), make_layer()])
+    assert model.output_shape == (None, *actual[1:])
+
+
+def test_forward_changes_nothing_and_backward_follows_the_eager_call():
+    layer = Dense(2, "tanh", **F64)
+    rng = np.random.default_rng(10)
+    x, other = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    upstream = rng.normal(size=(3, 2))
+    _, cache = layer.forward(x)  # builds the weights, remembers nothing
+    with pytest.raises(RuntimeError, match="it has not been called yet"):
+        layer.backward(upstream)
+    layer(x)
+    layer.forward(other)
+    expected, expected_grads = layer.backward_from(cache, upstream)
+    np.testing.assert_array_equal(layer.backward(upstream), expected)
+    # The cache holds the kernel the forward pass used: a later update does not leak in.
+    layer.kernel.assign(layer.kernel * 2)
+    np.testing.assert_array_equal(layer.backward(upstream), expected)
+    for grad, want in zip(layer.grads, expected_grads, strict=True):
+        np.testing.assert_array_equal(grad, want)
+
+
+def test_forward_casts_like_keras_call():
+    mixed = Dense(3, "relu", dtype="mixed_float16")
+    output, cache = mixed.forward(np.ones((2, 4)))
+    assert output.dtype == tf.float16 and mixed.kernel.dtype == "float32"
+    grad_input, grads = mixed.backward_from(cache, np.ones((2, 3)))
+    assert grad_input.dtype == tf.float16 and [g.dtype for g in grads] == [tf.float32] * 2
+    pool = MaxPool2D()
+    ints = np.arange(16).reshape(1, 4, 4, 1)
+    output, cache = pool.forward(ints)
+    assert output.dtype == tf.int64
+    np.testing.assert_array_equal(output, pool(ints))
+    grad_input, _ = pool.backward_from(cache, np.ones((1, 2, 2, 1)))
+    np.testing.assert_array_equal(grad_input[0, ..., 0], np.kron(np.ones((2, 2)), [[0, 0], [0, 1]]))
+
+
+# ----- backward() needs the last call to be an eager forward call ---------------------------
+
+NOT_EAGER = "needs an eager forward call first; "
+
+
+def _dense_model():
+    return keras.Sequential([keras.Input((4,)), Dense(3, "relu"), Dense(2)])
+
+
+def test_backward_after_the_symbolic_build_raises():
+    model = _dense_model()  # Keras calls the layers on KerasTensors to build the model
+    for layer in model.layers:
+        with pytest.raises(RuntimeError, match=NOT_EAGER + "its last call was symbolic"):
+            layer.backward(np.ones((1, layer.units)))
+    model(np.ones((1, 4), "float32"))  # an eager call makes backward available
+    _, grads = backward_sequence(model.layers, np.ones((1, 2)))
+    assert len(grads) == 4
+
+
+def test_backward_after_a_call_inside_tf_function_raises():
+    layer = Dense(3)
+    x = tf.ones((2, 4))
+    layer(x)
+    tf.function(layer)(x)
+    message = NOT_EAGER + r"its last call was traced inside a tf.function \(Model.fit"
+    with pytest.raises(RuntimeError, match=message):
+        layer.backward(np.ones((2, 3)))
+
+
+def test_backward_after_model_fit_raises():
+    keras.utils.set_random_seed(1)
+    model = _dense_model()
+    x = np.random.default_rng(11).normal(size=(16, 4)).astype("float32")
+    y = np.zeros((16, 2), "float32")
+    model(x)  # fills the caches, so the error below is fit's doing
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    for layer in model.layers:
+        with pytest.raises(RuntimeError, match=NOT_EAGER + "its last call was traced"):
+            layer.backward(np.ones((16, layer.units)))
+    with pytest.raises(RuntimeError, match=r"Dense 'dense_\d+'.backward\(\)"):
+        backward_sequence(model.layers, np.ones((16, 2)))
+
+
+@pytest.mark.parametrize("model_kind", ["sequential", "functional"])
+def test_backward_of_a_shared_layer_raises(model_kind):
+    shared = Dense(4, "tanh")
+    if model_kind == "sequential":
+        model = keras.Sequential([keras.Input((4,)), shared, shared])
+    else:
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, shared(inputs) + shared(2 * inputs))
+    x = np.ones((2, 4), "float32")
+    model(x)
+    with pytest.raises(RuntimeError, match=NOT_EAGER + "it was called 2 times in one forward"):
+        shared.backward(np.ones((2, 4)))
+    # Called on its own, the layer is one mapping again: the newest call counts.
+    shared(x)
+    assert shared.backward(np.ones((2, 4))).shape == (2, 4)
+
+
+def test_backward_after_a_failed_call_raises():
+    layer = Dense(3)
+    layer(np.ones((2, 4), "float32"))
+    with pytest.raises(ValueError):
+        layer(np.ones((2, 5), "float32"))
+    with pytest.raises(RuntimeError, match=NOT_EAGER + "its last call raised an error"):
+        layer.backward(np.ones((2, 3)))

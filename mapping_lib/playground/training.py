@@ -7,7 +7,7 @@ dozens of tiny ops of an update into a few machine-code loops, where the graph e
 would dispatch every op by itself; that is what lets it keep up with a NumPy loop.
 
 Each update is mapping_lib's hand-derived backward pass: the loss's ``gradient``, then every
-Dense layer's ``backward``, then the two SGD optimizers (kernels with the L1/L2 penalty,
+Dense layer's ``backward_from`` (``layers.sequence_backward``), then the two SGD optimizers (kernels with the L1/L2 penalty,
 biases without): the numbers of a GradientTape step with those optimizers, except at a
 logit of exactly 0 (dead ReLUs, zero biases), where a tape through the log-loss's
 max(z, 0) + log1p(exp(-|z|)) takes the slope 1 - y and the hand-derived one is sigmoid(0) - y.
@@ -141,12 +141,11 @@ class EpochTrainer:
         return x
 
     def _update(self, x: tf.Tensor, y: tf.Tensor) -> None:
-        upstream = self._loss.gradient(y, self._forward(x))
-        kernel_grads, bias_grads = [], []
-        for layer in reversed(self._layers):
-            upstream = layer.backward(upstream)
-            kernel_grads.insert(0, layer.grads[0])
-            bias_grads.insert(0, layer.grads[1])
+        y_pred, caches = layers.sequence_forward(self._layers, x, training=True)
+        upstream = self._loss.gradient(y, y_pred)
+        _, grads = layers.sequence_backward(self._layers, caches, upstream)
+        # Per layer: kernel, then bias (creation order).
+        kernel_grads, bias_grads = grads[0::2], grads[1::2]
         kernel_optimizer, bias_optimizer = self._optimizers
         kernel_optimizer.apply_gradients(zip(kernel_grads, [lay.kernel for lay in self._layers]))
         bias_optimizer.apply_gradients(zip(bias_grads, [lay.bias for lay in self._layers]))
