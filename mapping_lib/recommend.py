@@ -14,16 +14,13 @@ rating.
 To check that a model finds hidden tastes, :func:`planted_ratings` makes a table from known
 ("planted") factors plus noise: the noise level is the best error any model can reach, and
 :func:`subspace_alignment` measures whether the learned item vectors span the planted ones.
-:func:`load_movielens_100k` gives the real 100,000 MovieLens ratings where a network exists.
+The tables are :class:`mapping_lib.data.Ratings`; :func:`mapping_lib.data.load_movielens_100k`
+gives the real 100,000 MovieLens ratings where a network exists.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import zipfile
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import keras
@@ -31,73 +28,6 @@ import numpy as np
 import tensorflow as tf
 
 from mapping_lib import _checks, data
-
-_log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, repr=False)
-class Ratings:
-    """Observed ratings as three aligned arrays, plus what is known about where they came from.
-
-    ``users`` and ``items`` are int32 indices from 0, ``ratings`` float32. For planted data
-    ``user_factors`` (n_users, rank), ``item_factors`` (n_items, rank), the biases and
-    ``noise_std`` hold the truth; for real data they are None. ``item_names`` names the items
-    where known (MovieLens titles).
-    """
-
-    users: np.ndarray
-    items: np.ndarray
-    ratings: np.ndarray
-    n_users: int
-    n_items: int
-    source: str
-    mean: float | None = None
-    user_bias: np.ndarray | None = None
-    item_bias: np.ndarray | None = None
-    user_factors: np.ndarray | None = None
-    item_factors: np.ndarray | None = None
-    noise_std: float | None = None
-    item_names: tuple[str, ...] | None = None
-
-    def __len__(self) -> int:
-        return len(self.ratings)
-
-    def __repr__(self) -> str:
-        return (
-            f"Ratings({len(self):,} ratings, {self.n_users:,} users x {self.n_items:,} items, "
-            f"density {self.density:.3f}; source: {self.source})"
-        )
-
-    @property
-    def density(self) -> float:
-        """The fraction of the user x item table that holds a rating."""
-        return len(self) / (self.n_users * self.n_items)
-
-    @property
-    def pairs(self) -> np.ndarray:
-        """The (user, item) inputs as an int32 array of shape (N, 2)."""
-        return np.stack([self.users, self.items], axis=1)
-
-    def clean(self, users: Any, items: Any) -> np.ndarray:
-        """Planted ratings without noise for the given pairs (planted data only)."""
-        if self.user_factors is None:
-            raise ValueError("clean ratings exist only for planted data (planted_ratings)")
-        users, items = np.asarray(users), np.asarray(items)
-        interaction = np.sum(self.user_factors[users] * self.item_factors[items], axis=-1)
-        return self.mean + self.user_bias[users] + self.item_bias[items] + interaction
-
-    def subset(self, index: Any) -> Ratings:
-        """The ratings at ``index`` (an index array or boolean mask); the truth is kept."""
-        return replace(
-            self, users=self.users[index], items=self.items[index], ratings=self.ratings[index]
-        )
-
-    def split(self, test_fraction: float = 0.2, seed: int = 0) -> tuple[Ratings, Ratings]:
-        """A random (train, test) split; both parts come in random order, not sorted by user."""
-        test_fraction = _checks.in_range("test_fraction", test_fraction, 0.0, 1.0, closed="()")
-        order = np.random.default_rng(_checks.non_negative_int("seed", seed)).permutation(len(self))
-        cut = int(round(len(self) * test_fraction))
-        return self.subset(order[cut:]), self.subset(order[:cut])
 
 
 def planted_ratings(
@@ -110,7 +40,7 @@ def planted_ratings(
     mean: float = 3.5,
     bias_std: float = 0.3,
     seed: int = 0,
-) -> Ratings:
+) -> data.Ratings:
     """Ratings from planted factors: ``r = mean + b_u + b_i + p_u . q_i + noise``.
 
     Factor entries are Gaussian, scaled so that ``p_u . q_i`` has standard deviation 1; biases
@@ -139,7 +69,7 @@ def planted_ratings(
     users = np.repeat(np.arange(n_users), ratings_per_user)
     # argsort of uniform noise per row: a random subset of distinct items for every user.
     items = np.argsort(rng.random((n_users, n_items)), axis=1)[:, :ratings_per_user].ravel()
-    planted = Ratings(
+    planted = data.Ratings(
         users=users.astype(np.int32),
         items=items.astype(np.int32),
         ratings=np.zeros(len(users), np.float32),
@@ -347,75 +277,3 @@ def top_k(scores: Any, k: int = 10, *, exclude: Any = None) -> np.ndarray:
     candidates = np.flatnonzero(allowed)
     order = np.argsort(-values[candidates], kind="stable")
     return candidates[order[:k]]
-
-
-# --------------------------------------------------------------------------------------------
-# MovieLens 100K
-# --------------------------------------------------------------------------------------------
-
-MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
-MOVIELENS_SHA256 = "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229"
-"""SHA256 of ml-100k.zip as published by GroupLens (4,924,029 bytes)."""
-
-
-def read_movielens(folder: str | os.PathLike) -> Ratings:
-    """Read an extracted ``ml-100k`` folder: ``u.data`` (ratings) and ``u.item`` (titles)."""
-    folder = Path(folder)
-    rows = []
-    for number, line in enumerate((folder / "u.data").read_text().splitlines(), 1):
-        fields = line.split("\t")
-        if len(fields) != 4 or not all(field.isdigit() for field in fields):
-            raise ValueError(f"{folder / 'u.data'}, line {number}: expected 4 tab-separated ints")
-        rows.append([int(field) for field in fields[:3]])
-    table = np.array(rows, dtype=np.int64)
-    titles = {}
-    # u.item is Latin-1 and '|'-separated: id|title|release date|...
-    for line in (folder / "u.item").read_text(encoding="latin-1").splitlines():
-        if line.strip():
-            item_id, title = line.split("|")[:2]
-            titles[int(item_id)] = title
-    n_users, n_items = int(table[:, 0].max()), int(table[:, 1].max())
-    return Ratings(
-        users=(table[:, 0] - 1).astype(np.int32),  # ids in the files start at 1
-        items=(table[:, 1] - 1).astype(np.int32),
-        ratings=table[:, 2].astype(np.float32),
-        n_users=n_users,
-        n_items=n_items,
-        source="",
-        item_names=tuple(titles.get(i + 1, f"item {i + 1}") for i in range(n_items)),
-    )
-
-
-def load_movielens_100k() -> Ratings:
-    """The MovieLens 100K ratings (943 users, 1,682 films, 1-5 stars) from GroupLens.
-
-    Downloads ``ml-100k.zip`` into the keras cache once (verified against SHA256) and reads it.
-    Without a network this raises FileNotFoundError; there is no offline copy. Its message is
-    written for the page (no URL, no network error text); the cause stays chained to it.
-    """
-    try:
-        archive = data.download("ml-100k.zip", MOVIELENS_URL)
-    except Exception as error:  # keras wraps every URL failure in a bare Exception
-        _log.debug("download of %s failed: %s", MOVIELENS_URL, error)
-        raise FileNotFoundError(
-            "MovieLens 100K: the download from GroupLens was not possible here, and the book "
-            "ships no offline copy of these ratings"
-        ) from error
-    actual = data.sha256_file(archive)
-    if actual != MOVIELENS_SHA256:
-        raise ValueError(
-            f"{archive} is corrupted or was changed: SHA256 {actual}, expected "
-            f"{MOVIELENS_SHA256}. Delete it and try again."
-        )
-    folder = archive.parent / "ml-100k"
-    if not (folder / "u.data").is_file():
-        with zipfile.ZipFile(archive) as bundle:
-            bundle.extractall(archive.parent)
-    ratings = read_movielens(folder)
-    source = (
-        f"MovieLens 100K: {len(ratings):,} ratings by {ratings.n_users:,} users of "
-        f"{ratings.n_items:,} films, fetched from GroupLens into the Keras cache, "
-        "SHA-256 verified"
-    )
-    print(source)
-    return replace(ratings, source=source)

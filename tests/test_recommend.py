@@ -1,28 +1,16 @@
-"""Tests for mapping_lib.recommend: planted ratings, the two models, measures, MovieLens reading.
+"""Tests for mapping_lib.recommend: planted ratings, the two models and the measures.
 
-No test touches the network: downloads are replaced by a failing stub, or by a stub that hands
-over a zip archive built in tmp_path.
+Reading MovieLens (mapping_lib.data.ratings) is tested in test_data.py and
+test_data_integrity.py.
 """
 
 from __future__ import annotations
-
-import re
-import zipfile
 
 import keras
 import numpy as np
 import pytest
 
 from mapping_lib import data, device, optim, recommend, train
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    def refuse(fname, origin, **kwargs):
-        raise OSError(f"network disabled in tests: {origin}")
-
-    monkeypatch.setattr(data, "download", refuse)
-
 
 # ------------------------------------------------------------------------- planted ratings
 
@@ -54,6 +42,16 @@ def test_planted_noise_and_scale():
     )
     assert interaction.std() == pytest.approx(1.0, rel=0.1)
     assert "planted rank 4" in planted.source and "noise std 0.7" in planted.source
+
+
+def test_planted_ratings_are_a_data_ratings_table():
+    planted = recommend.planted_ratings(600, 300, rank=3, ratings_per_user=30, seed=0)
+    assert isinstance(planted, data.Ratings)
+    # 05_applications compares this line with nbval.
+    assert repr(planted) == (
+        "Ratings(18,000 ratings, 600 users x 300 items, density 0.100; source: synthetic: "
+        "600 users x 300 items, 30 ratings per user, planted rank 3, noise std 0.5, seed 0)"
+    )
 
 
 def test_planted_is_reproducible_and_seed_dependent():
@@ -153,67 +151,6 @@ def test_neural_cf_shapes_config_and_round_trip(tmp_path):
     assert loaded.hidden == (8, 4) and loaded.mean == 2.5
 
 
-# ------------------------------------------------------------------------- MovieLens
-
-
-def write_movielens(folder):
-    folder.mkdir(parents=True)
-    (folder / "u.data").write_text("1\t2\t5\t881250949\n3\t1\t3\t891717742\n2\t3\t1\t878887116\n")
-    titles = "1|Toy Story (1995)|01-Jan-1995||x\n2|GoldenEye (1995)|x\n3|Café (1996)|x\n"
-    (folder / "u.item").write_bytes(titles.encode("latin-1"))
-
-
-def test_read_movielens(tmp_path):
-    write_movielens(tmp_path / "ml-100k")
-    ratings = recommend.read_movielens(tmp_path / "ml-100k")
-    np.testing.assert_array_equal(ratings.users, [0, 2, 1])  # ids start at 1 in the files
-    np.testing.assert_array_equal(ratings.items, [1, 0, 2])
-    np.testing.assert_array_equal(ratings.ratings, [5, 3, 1])
-    assert (ratings.n_users, ratings.n_items) == (3, 3)
-    assert ratings.item_names == ("Toy Story (1995)", "GoldenEye (1995)", "Café (1996)")
-
-
-def test_read_movielens_rejects_a_bad_line(tmp_path):
-    write_movielens(tmp_path / "ml-100k")
-    (tmp_path / "ml-100k" / "u.data").write_text("1\t2\tfive\t0\n")
-    with pytest.raises(ValueError, match="u.data, line 1"):
-        recommend.read_movielens(tmp_path / "ml-100k")
-
-
-def fake_archive(tmp_path):
-    write_movielens(tmp_path / "src" / "ml-100k")
-    archive = tmp_path / "cache" / "ml-100k.zip"
-    archive.parent.mkdir()
-    with zipfile.ZipFile(archive, "w") as bundle:
-        for name in ("u.data", "u.item"):
-            bundle.write(tmp_path / "src" / "ml-100k" / name, f"ml-100k/{name}")
-    return archive
-
-
-def test_load_movielens_offline_says_why_in_words():
-    # 05_applications prints this message on the page when it skips MovieLens.
-    with pytest.raises(FileNotFoundError) as info:
-        recommend.load_movielens_100k()
-    message = str(info.value)
-    assert message.startswith("MovieLens 100K: the download from GroupLens was not possible")
-    assert "no offline copy" in message
-    assert not re.search(r"/\w|://|Errno", message), message
-    assert "network disabled" in str(info.value.__cause__)  # the reason stays chained
-
-
-def test_load_movielens_checks_the_hash_then_reads(tmp_path, monkeypatch, capsys):
-    archive = fake_archive(tmp_path)
-    monkeypatch.setattr(data, "download", lambda fname, origin, **kwargs: archive)
-    with pytest.raises(ValueError, match="ml-100k.zip is corrupted"):
-        recommend.load_movielens_100k()
-    monkeypatch.setattr(recommend, "MOVIELENS_SHA256", data.sha256_file(archive))
-    ratings = recommend.load_movielens_100k()
-    assert len(ratings) == 3 and ratings.source.startswith("MovieLens 100K: 3 ratings")
-    assert "fetched from GroupLens into the Keras cache, SHA-256 verified" in ratings.source
-    assert not re.search(r"/\w|://|Errno", ratings.source), ratings.source
-    assert capsys.readouterr().out == ratings.source + "\n"
-
-
 # ------------------------------------------------------------------------- bad input
 
 
@@ -260,10 +197,3 @@ def test_load_movielens_checks_the_hash_then_reads(tmp_path, monkeypatch, capsys
 def test_bad_arguments_are_named(call, error, message):
     with pytest.raises(error, match=message):
         call()
-
-
-def test_clean_needs_planted_data(tmp_path):
-    write_movielens(tmp_path / "ml-100k")
-    real = recommend.read_movielens(tmp_path / "ml-100k")
-    with pytest.raises(ValueError, match="only for planted data"):
-        real.clean([0], [0])
