@@ -13,6 +13,10 @@ Every function takes the true classes and the predictions in whichever form is a
 Zero division: a class that is never predicted has precision 0, a class that never occurs
 has recall 0, and F1 is 0 when precision and recall are both 0 (scikit-learn's
 ``zero_division=0``).
+
+The counting itself is scikit-learn's (``sklearn.metrics``); this module adds what it does
+not do: reading logits, probabilities and one-hot rows as classes, fixing the number of
+classes, and errors that name the argument at fault.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import sklearn.metrics
 
 from mapping_lib import _checks
 
@@ -30,7 +35,7 @@ _SCORE_NAMES = ("precision", "recall", "f1-score")
 def accuracy(y_true: Any, y_pred: Any, *, from_logits: bool = False) -> float:
     """Return the fraction of examples whose predicted class is the true class."""
     true, pred, _ = _label_pair(y_true, y_pred, from_logits)
-    return float(np.mean(true == pred))
+    return float(sklearn.metrics.accuracy_score(true, pred))
 
 
 def confusion_matrix(
@@ -43,9 +48,8 @@ def confusion_matrix(
     """
     true, pred, seen = _label_pair(y_true, y_pred, from_logits)
     num_classes = _class_count(num_classes, seen, "num_classes")
-    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(matrix, (true, pred), 1)
-    return matrix
+    matrix = sklearn.metrics.confusion_matrix(true, pred, labels=np.arange(num_classes))
+    return matrix.astype(np.int64, copy=False)
 
 
 class ClassificationReport(dict):
@@ -91,22 +95,20 @@ def classification_report(
     num_classes = _class_count(None if names is None else len(names), seen, "class_names")
     names = names or [str(index) for index in range(num_classes)]
 
-    matrix = confusion_matrix(true, pred, num_classes)
-    hits = np.diag(matrix).astype(float)
-    support = matrix.sum(axis=1)
-    precision = _safe_ratio(hits, matrix.sum(axis=0))
-    recall = _safe_ratio(hits, support)
-    f1 = _safe_ratio(2 * precision * recall, precision + recall)
+    labels = np.arange(num_classes)
+    precision, recall, f1, support = sklearn.metrics.precision_recall_fscore_support(
+        true, pred, labels=labels, average=None, zero_division=0
+    )
 
     report = ClassificationReport()
     for index, name in enumerate(names):
         report[name] = _scores(precision[index], recall[index], f1[index], support[index])
-    report["accuracy"] = float(hits.sum() / support.sum())
-    weights = support / support.sum()
-    report["macro avg"] = _scores(precision.mean(), recall.mean(), f1.mean(), support.sum())
-    report["weighted avg"] = _scores(
-        precision @ weights, recall @ weights, f1 @ weights, support.sum()
-    )
+    report["accuracy"] = float(sklearn.metrics.accuracy_score(true, pred))
+    for average in ("macro", "weighted"):
+        scores = sklearn.metrics.precision_recall_fscore_support(
+            true, pred, labels=labels, average=average, zero_division=0
+        )
+        report[f"{average} avg"] = _scores(*scores[:3], len(true))
     return report
 
 
@@ -117,13 +119,6 @@ def _scores(precision: float, recall: float, f1: float, support: int) -> dict[st
         "f1-score": float(f1),
         "support": int(support),
     }
-
-
-def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """numerator / denominator, with 0 where the denominator is 0 (see the module doc)."""
-    ratio = np.zeros(len(numerator))
-    np.divide(numerator, denominator, out=ratio, where=denominator > 0)
-    return ratio
 
 
 def _label_pair(y_true: Any, y_pred: Any, from_logits: bool) -> tuple[np.ndarray, np.ndarray, int]:
@@ -163,6 +158,8 @@ def _predicted_labels(y_pred: Any, from_logits: bool) -> tuple[np.ndarray, int]:
 
 def _examples(name: str, values: Any) -> np.ndarray:
     array = _checks.finite_array(name, values, ndim=(1, 2))
+    if np.iscomplexobj(array):  # casting to labels or scores would drop the imaginary part
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
     if len(array) == 0:
         raise ValueError(f"{name} must hold at least one example, got shape {array.shape}")
     if array.size == 0:  # shape (N, 0): no label or score to read, min() would fail

@@ -132,7 +132,14 @@ def decision_regions(
         extent = (low[0], high[0], low[1], high[1])
     points = grid_points(extent, resolution)
     scores = np.asarray(predict(points))
-    if scores.ndim == 2 and scores.shape[1] > 1:
+    one_each = scores.ndim > 0 and len(scores) == len(points)
+    rows = scores.ndim == 2 and scores.shape[1] > 1
+    if not (one_each and (rows or scores.size == len(points))):
+        raise ValueError(
+            "predict must return one probability or one row of class scores per point: "
+            f"given points of shape {points.shape}, it returned shape {scores.shape}"
+        )
+    if rows:
         field = np.argmax(scores, axis=1).reshape(resolution, resolution)
         cmap, levels = "tab10", None
     else:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
 import random
 import re
 import subprocess
@@ -14,6 +16,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from packaging.version import Version
 
 from mapping_lib import device
 
@@ -36,16 +39,112 @@ def memory_growth_calls(monkeypatch):
     return calls
 
 
-def test_describe_is_a_dict_with_a_readable_report():
+def installed_version(module):
+    """The version pip recorded for the distribution that provides ``module``.
+
+    TensorFlow ships as tensorflow, tensorflow-cpu, tf-nightly, ...: ask which one it is.
+    """
+    names = importlib.metadata.packages_distributions().get(module, [])
+    versions = {importlib.metadata.version(name) for name in names}
+    if len(versions) != 1:
+        pytest.skip(f"no single installed distribution provides {module}: {sorted(names)}")
+    return Version(versions.pop())
+
+
+def test_describe_reports_the_installed_versions_and_this_machines_devices():
+    keras.mixed_precision.set_dtype_policy("float32")  # whatever an earlier test left
     info = device.describe()
     assert isinstance(info, dict)
-    assert info["tensorflow"] == tf.__version__ and info["keras"] == keras.__version__
-    assert info["cpu_cores"] >= 1
-    assert any("CPU:0" in name for name in info["logical_devices"])
-    report = str(info)
-    assert f"TensorFlow {tf.__version__}" in report
-    assert f"mixed-precision policy: {info['mixed_precision']}" in report
-    assert "GPUs: " in report
+    assert set(info) == {
+        "tensorflow", "keras", "cpu_cores", "gpus", "logical_devices", "mixed_precision"
+    }  # fmt: skip
+    # Versions as pip installed them, read from the package metadata, not from the modules.
+    assert Version(info["tensorflow"]) == installed_version("tensorflow")
+    assert Version(info["keras"]) == installed_version("keras")
+    expected_devices = [found.name for found in tf.config.list_logical_devices()]
+    assert info["logical_devices"] == expected_devices
+    assert "/device:CPU:0" in info["logical_devices"]
+    assert [gpu["name"] for gpu in info["gpus"]] == [
+        gpu.name for gpu in tf.config.list_physical_devices("GPU")
+    ]
+    assert 1 <= info["cpu_cores"] <= (os.cpu_count() or 1)
+    assert info["mixed_precision"] == "float32"
+    lines = str(info).splitlines()
+    assert lines[0] == f"TensorFlow {info['tensorflow']}, Keras {info['keras']}"
+    assert re.fullmatch(r"TensorFlow \d+\.\d+\S*, Keras \d+\.\d+\S*", lines[0])
+    assert lines[3] == "logical devices: " + ", ".join(expected_devices)
+
+
+def test_describe_follows_the_dtype_policy():
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    info = device.describe()
+    assert info["mixed_precision"] == "mixed_bfloat16"
+    assert str(info).splitlines()[-1] == "mixed-precision policy: mixed_bfloat16"
+
+
+def test_describe_names_each_gpu_and_its_model(monkeypatch):
+    second = tf.config.PhysicalDevice(name="/physical_device:GPU:1", device_type="GPU")
+    real_list = tf.config.list_physical_devices
+    models = {FAKE_GPU.name: {"device_name": "NVIDIA H200"}, second.name: {}}
+    monkeypatch.setattr(
+        tf.config,
+        "list_physical_devices",
+        lambda kind=None: [FAKE_GPU, second] if kind == "GPU" else real_list(kind),
+    )
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda gpu: models[gpu.name])
+    logical = ["/device:CPU:0", "/device:GPU:0", "/device:GPU:1"]
+    monkeypatch.setattr(
+        tf.config,
+        "list_logical_devices",
+        lambda kind=None: [tf.config.LogicalDevice(name, name.split(":")[-2]) for name in logical],
+    )
+    info = device.describe()
+    assert info["logical_devices"] == logical
+    assert info["gpus"] == [
+        {"name": "/physical_device:GPU:0", "model": "NVIDIA H200"},
+        {"name": "/physical_device:GPU:1", "model": "unknown model"},
+    ]
+    assert str(info).splitlines()[2] == (
+        "GPUs: /physical_device:GPU:0 (NVIDIA H200), /physical_device:GPU:1 (unknown model)"
+    )
+
+
+def test_cpu_cores_counts_the_cores_this_process_may_use(monkeypatch):
+    # In a container the affinity mask is smaller than the machine: it is the one that counts.
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 5, 7}, raising=False)
+    assert device.describe()["cpu_cores"] == 3
+    monkeypatch.delattr(os, "sched_getaffinity")  # as on macOS and Windows
+    assert device.describe()["cpu_cores"] == 64
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # "undeterminable"
+    assert device.describe()["cpu_cores"] == 1
+
+
+def test_the_report_is_laid_out_line_by_line():
+    info = device.DeviceInfo(
+        tensorflow="2.99.0",
+        keras="3.99.1",
+        cpu_cores=6,
+        gpus=[],
+        logical_devices=["/device:CPU:0", "/device:CPU:1"],
+        mixed_precision="float32",
+    )
+    expected = (
+        "TensorFlow 2.99.0, Keras 3.99.1\n"
+        "CPU cores available: 6\n"
+        "GPUs: none\n"
+        "logical devices: /device:CPU:0, /device:CPU:1\n"
+        "mixed-precision policy: float32"
+    )
+    assert str(info) == expected
+    shown = []
+
+    class Printer:
+        def text(self, value):
+            shown.append(value)
+
+    info._repr_pretty_(Printer(), cycle=False)  # what Jupyter displays
+    assert shown == [expected]
 
 
 def test_configure_gpu_branch_with_an_injected_device(memory_growth_calls):
@@ -76,7 +175,14 @@ def test_configure_without_gpus_stays_float32(memory_growth_calls):
     }
     assert memory_growth_calls == []
     found = device.configure()  # this machine's own devices, whatever they are
-    assert found["mixed_precision"] == ("mixed_float16" if found["gpus"] else "float32")
+    gpus = [gpu.name for gpu in tf.config.list_physical_devices("GPU")]
+    assert found == {
+        "gpus": gpus,
+        "memory_growth": gpus,
+        "mixed_precision": "mixed_float16" if gpus else "float32",
+    }
+    assert [gpu.name for gpu, on in memory_growth_calls if on] == gpus
+    assert keras.mixed_precision.dtype_policy().name == found["mixed_precision"]
 
 
 def test_configure_explains_a_gpu_that_is_already_initialised(monkeypatch):
@@ -89,10 +195,17 @@ def test_configure_explains_a_gpu_that_is_already_initialised(monkeypatch):
 
 
 def test_one_device_strategies():
-    assert device.strategy().num_replicas_in_sync == len(tf.config.list_logical_devices("CPU"))
+    found = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    default = device.strategy()
+    assert default.num_replicas_in_sync == len(found)
+    if len(found) == 1:  # nothing to mirror: TensorFlow's default strategy
+        assert default is tf.distribute.get_strategy()
     single = device.strategy(["/CPU:0"])
     assert isinstance(single, tf.distribute.OneDeviceStrategy)
     assert single.num_replicas_in_sync == 1
+    assert single.extended.worker_devices == ("/job:localhost/replica:0/task:0/device:CPU:0",)
+    named = device.strategy(tf.config.list_logical_devices("CPU")[:1])  # LogicalDevice objects
+    assert named.extended.worker_devices == single.extended.worker_devices
 
 
 def test_split_cpu_after_start_up_explains_itself():
