@@ -7,10 +7,11 @@ dozens of tiny ops of an update into a few machine-code loops, where the graph e
 would dispatch every op by itself; that is what lets it keep up with a NumPy loop.
 
 Each update is mapping_lib's hand-derived backward pass: the loss's ``gradient``, then every
-Dense layer's ``backward_from`` (``layers.sequence_backward``), then the two SGD optimizers (kernels with the L1/L2 penalty,
-biases without): the numbers of a GradientTape step with those optimizers, except at a
-logit of exactly 0 (dead ReLUs, zero biases), where a tape through the log-loss's
-max(z, 0) + log1p(exp(-|z|)) takes the slope 1 - y and the hand-derived one is sigmoid(0) - y.
+Dense layer's ``backward_from`` (``layers.sequence_backward``), then the two SGD optimizers
+(kernels with the L1/L2 penalty, biases without): the numbers of a GradientTape step with
+those optimizers, except at a logit of exactly 0 (dead ReLUs, zero biases), where a tape
+through the log-loss's max(z, 0) + log1p(exp(-|z|)) takes the slope 1 - y and the
+hand-derived one is sigmoid(0) - y.
 """
 
 from __future__ import annotations
