@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mapping_lib import device, train
+from mapping_lib import device, optim, train
 from mapping_lib import layers as ml_layers
+from mapping_lib.callbacks import StopOnDivergence
 from mapping_lib.widgets.dashboard import (
     DashboardState,
     TrainingDashboard,
@@ -21,6 +22,7 @@ from mapping_lib.widgets.dashboard import (
     probe_batch,
     status_line,
 )
+from mapping_lib.widgets.training_record import stop_reason
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -136,11 +138,12 @@ def filled_state():
     state = DashboardState()
     state.begin("frozen", 3, {"a": 1.0})
     for loss, val_loss in [(1.0, 1.1), (0.8, 0.7), (0.6, 0.9)]:
-        logs = {"loss": loss, "val_loss": val_loss, "accuracy": 1 - loss / 2, "lr": 0.01}
+        logs = {"loss": loss, "val_loss": val_loss, "accuracy": 1 - loss / 2,
+                "learning_rate": 0.01}  # fmt: skip
         state.record(logs, {"a": loss / 2})
     state.finish(None)
     state.begin("unfrozen", 2, {"a": 0.2, "b": 5.0})
-    state.record({"loss": 0.5, "lr": 0.001}, {"a": 0.1, "b": 4.0})
+    state.record({"loss": 0.5, "learning_rate": 0.001}, {"a": 0.1, "b": 4.0})
     return state
 
 
@@ -197,8 +200,7 @@ def test_state_rejects_misuse():
         (None, "finished all planned epochs"),
         ("early_stopping", "stopped early"),
         ("diverged", "NaN"),
-        ("interrupted", "interrupted"),
-        ("hook", "on_epoch_end hook"),
+        ("callback", "stopped by a callback"),
         ("stop_button", "Stop button"),
     ],
 )
@@ -206,9 +208,9 @@ def test_status_line_reports_progress_metrics_and_why_training_ended(reason, wor
     state = DashboardState()
     assert status_line(state) == "waiting for training to start"
     state.begin("warm-up", 10, {})
-    state.record({"loss": 0.51234, "val_accuracy": 0.875, "lr": 0.001}, {})
+    state.record({"loss": 0.51234, "val_accuracy": 0.875, "learning_rate": 0.001}, {})
     line = status_line(state)
-    assert line == "warm-up: epoch 1/10 | loss 0.5123 | val_accuracy 0.875 | lr 0.001"
+    assert line == "warm-up: epoch 1/10 | loss 0.5123 | val_accuracy 0.875 | learning_rate 0.001"
     state.finish(reason)
     assert status_line(state).startswith(line) and words in status_line(state)
 
@@ -298,17 +300,21 @@ def test_dashboard_trains_to_the_same_weights_as_fit_alone():
     assert board.stop_button.disabled and not board.running
 
 
+class SlowEpochs(keras.callbacks.Callback):
+    """Epochs slow enough that a click lands mid-run."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        time.sleep(0.2)
+
+
 def test_stop_button_click_during_training_ends_fit_cleanly():
     x, y, _, _ = image_data()
     model = image_model()
     board = TrainingDashboard()
 
-    def slow_epoch(epoch, logs):
-        time.sleep(0.2)  # epochs slow enough that the click lands mid-run
-
     async def click_after_two_epochs():
         training = asyncio.ensure_future(
-            board.fit(model, x, y, loss=LOSS, epochs=60, on_epoch_end=slow_epoch)
+            board.fit(model, x, y, loss=LOSS, epochs=60, callbacks=[SlowEpochs()])
         )
         while board.state.epochs_done < 2:
             await asyncio.sleep(0.01)
@@ -317,9 +323,10 @@ def test_stop_button_click_during_training_ends_fit_cleanly():
         return await training
 
     history = asyncio.run(click_after_two_epochs())
-    assert history.stop_reason == "hook"
+    assert isinstance(history, keras.callbacks.History)
     # The click lands within a redraw or two (under a second), far before epoch 60.
     assert 2 <= len(history.epoch) <= 8
+    assert board.state.epochs_done == len(history.epoch)
     assert board.state.stop_reason == "stop_button"
     assert "stopped by the Stop button" in board.status.value
     assert board.stop_button.disabled and board.stop_button.description == "Stop"
@@ -334,17 +341,89 @@ def test_a_second_phase_continues_the_curves():
     assert len(history.epoch) == 1
     assert board.state.epochs_done == 3
     assert [phase.start for phase in board.state.phases] == [0, 2]
+    assert board.state.has("learning_rate")
     assert board.stop_button.description == "Stop"
 
 
-def test_user_hook_can_stop_training():
+class StopAfter(keras.callbacks.Callback):
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            self.model.stop_training = True
+
+
+def test_a_callback_can_stop_training():
     x, y, _, _ = image_data()
     board = TrainingDashboard()
     history = asyncio.run(
-        board.fit(image_model(), x, y, loss=LOSS, epochs=10, on_epoch_end=lambda e, _: e == 2)
+        board.fit(image_model(), x, y, loss=LOSS, epochs=10, callbacks=[StopAfter(3)])
     )
     assert len(history.epoch) == 3
-    assert board.state.stop_reason == "hook"
+    assert board.state.stop_reason == "callback"
+    assert "stopped by a callback" in board.status.value
+
+
+def test_early_stopping_and_divergence_are_reported_as_such():
+    x, y, xv, yv = image_data()
+    board = TrainingDashboard()
+    stopper = keras.callbacks.EarlyStopping(patience=0, min_delta=10.0, restore_best_weights=True)
+    history = asyncio.run(board.fit(image_model(), x, y, loss=LOSS, epochs=10,
+                                    validation_data=(xv, yv), callbacks=stopper))  # fmt: skip
+    assert len(history.epoch) == 2  # nothing improves by 10: stopped at the second epoch
+    assert board.state.stop_reason == "early_stopping"
+    assert "stopped early" in board.status.value
+
+    class PoisonInEpoch2(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                kernel = self.model.trainable_variables[0]
+                kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
+
+    model = image_model()
+    with pytest.warns(RuntimeWarning, match="diverged in epoch 2") as caught:
+        history = asyncio.run(board.fit(model, x, y, loss=LOSS, epochs=10, optimizer=optim.SGD(0.1),
+                                        callbacks=[PoisonInEpoch2()]))  # fmt: skip
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())  # epoch 1's, restored
+    assert len([w for w in caught if issubclass(w.category, RuntimeWarning)]) == 1
+    assert len(history.epoch) < 10
+    assert board.state.stop_reason == "diverged"
+    assert "NaN or infinite" in board.status.value
+
+
+def test_stop_reason_reads_the_callbacks():
+    history = keras.callbacks.History()
+    history.epoch = [0, 1, 2]
+    assert stop_reason(history, 3, [], stop_pressed=False) is None
+    assert stop_reason(history, 3, [], stop_pressed=True) == "stop_button"
+    assert stop_reason(history, 5, [], stop_pressed=False) == "callback"
+    early = keras.callbacks.EarlyStopping()
+    assert stop_reason(history, 5, [early], stop_pressed=False) == "callback"
+    early.stopped_epoch = 2
+    assert stop_reason(history, 5, [early], stop_pressed=False) == "early_stopping"
+    guard = StopOnDivergence()
+    assert stop_reason(history, 3, [guard], stop_pressed=False) is None
+    guard.diverged_at = 2
+    assert stop_reason(history, 5, [early, guard], stop_pressed=False) == "diverged"
+
+
+def test_interrupting_the_fit_reaches_the_caller_and_frees_the_dashboard():
+    x, y, _, _ = image_data()
+    board = TrainingDashboard()
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    model = image_model()
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(board.fit(model, x, y, loss=LOSS, epochs=5, callbacks=[Interrupt()]))
+    assert not board.running and board.stop_button.disabled
+    assert model.history.epoch == [0]
+    assert board.state.epochs_done == 1
 
 
 def test_fit_errors_reach_the_caller():

@@ -4,10 +4,11 @@ How it stays live. ``history = await dashboard.fit(model, x, y, loss=..., epochs
 :func:`mapping_lib.train.fit` in a worker thread and leaves the notebook's event loop free while
 it waits. That is what lets JupyterLab deliver a click on the Stop button during training: a
 cell that called ``fit`` directly would hold the kernel until training ended, and the click
-would only arrive afterwards. After every epoch, fit's ``on_epoch_end`` hook (in the worker)
-records the epoch's logs and the gradient norm of every layer on a fixed probe batch; the
-notebook side redraws the newest state a few times a second. Once Stop is pressed the hook
-returns True, so fit ends cleanly after the current epoch (``history.stop_reason == "hook"``).
+would only arrive afterwards. The dashboard is a Keras callback (:class:`DashboardCallback`):
+after every epoch it records the epoch's logs and the gradient norm of every layer on a fixed
+probe batch; the notebook side redraws the newest state a few times a second. Once Stop is
+pressed the callback sets ``model.stop_training``, so ``Model.fit`` ends cleanly after the
+current batch.
 
 The dashboard changes nothing about training: the probe runs in inference mode (no dropout
 draws, no batch-norm statistics updated), so a model trained with it ends with the same weights
@@ -15,9 +16,10 @@ as one trained by ``fit`` alone. The model is built before the worker starts, be
 its random-seed state per thread and weights created in the worker would not follow
 ``seed_everything``.
 
-Pure parts, unit-tested: :func:`layer_gradient_norms`, :class:`DashboardState`,
-:func:`status_line` and :func:`dashboard_figure`. :class:`TrainingDashboard` wires them to a
-Stop button, a status line and an ``ipywidgets.Image`` whose last PNG stays in the static book.
+What is recorded lives in :mod:`mapping_lib.widgets.training_record`; here are the picture
+(:func:`dashboard_figure`, unit-tested), the callback, and :class:`TrainingDashboard`, which
+wires them to a Stop button, a status line and an ``ipywidgets.Image`` whose last PNG stays
+in the static book.
 """
 
 from __future__ import annotations
@@ -28,211 +30,33 @@ import contextvars
 import copy
 import functools
 import html
-import math
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ipywidgets as widgets
 import keras
 import numpy as np
-import tensorflow as tf
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from mapping_lib import _checks, losses, train
+from mapping_lib import _checks, train
+from mapping_lib.callbacks import StopOnDivergence
 from mapping_lib.plot import figure_to_png
-
-PROBE_SIZE = 256
-"""Examples in the probe batch on which gradient norms are measured after each epoch."""
+from mapping_lib.widgets.training_record import (
+    PROBE_SIZE,
+    DashboardState,
+    layer_gradient_norms,
+    probe_batch,
+    status_line,
+    stop_reason,
+)
 
 REDRAW_INTERVAL_S = 0.2
 """How often the notebook side looks for a new epoch to draw while training runs."""
 
 _TRAIN_COLOR, _VAL_COLOR = "#0877bd", "#f59322"
-
-_STOP_REASONS = {
-    None: "finished all planned epochs",
-    "early_stopping": "stopped early: the monitored metric stopped improving",
-    "diverged": "stopped: the loss became NaN or infinite",
-    "interrupted": "interrupted (Ctrl-C / kernel interrupt)",
-    "hook": "stopped by the on_epoch_end hook",
-    "stop_button": "stopped by the Stop button",
-}
-
-
-# ----------------------------------------------------------------------------- pure compute
-
-
-def trainable_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The layers of ``model`` that have trainable weights, looking inside nested models."""
-    found = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            found.extend(trainable_layers(layer))
-        elif layer.trainable_weights:
-            found.append(layer)
-    return found
-
-
-def layer_gradient_norms(
-    model: keras.Model, x: Any, y: Any, loss: str | keras.losses.Loss
-) -> dict[str, float]:
-    """The L2 norm of dL/dw over each trainable layer's weights, on the batch ``(x, y)``.
-
-    L is ``loss`` plus the model's regularisation penalties, the objective ``fit`` minimises,
-    evaluated in inference mode so that measuring changes no state (dropout draws, batch-norm
-    statistics). Keys are layer names in model order; layers without trainable weights (frozen
-    ones included) are left out. The norm over a layer is sqrt(sum of squared entries of all
-    its weight gradients), kernel and bias together.
-    """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
-    objective = losses.get(loss)
-    layers = trainable_layers(model)
-    if not layers:
-        raise ValueError("model has no trainable layers: there are no gradients to measure")
-    variables = [variable for layer in layers for variable in layer.trainable_weights]
-    with tf.GradientTape() as tape:
-        value = objective(y, model(x, training=False))
-        if model.losses:
-            value += tf.add_n(model.losses)
-    gradients = tape.gradient(value, variables)
-    norms, start = {}, 0
-    for layer in layers:
-        count = len(layer.trainable_weights)
-        squares = [
-            tf.reduce_sum(tf.square(tf.cast(gradient, tf.float32)))
-            for gradient in gradients[start : start + count]
-            if gradient is not None  # a weight that does not affect the loss
-        ]
-        start += count
-        norms[layer.name] = float(tf.sqrt(tf.add_n(squares))) if squares else 0.0
-    return norms
-
-
-def probe_batch(x: Any, y: Any, size: int = PROBE_SIZE) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``size`` training examples, the fixed batch gradient norms are measured on."""
-    size = _checks.positive_int("probe_size", size)
-    if isinstance(x, tf.data.Dataset):
-        # Drawing from the dataset would advance its shuffling state and change training.
-        raise ValueError(
-            "probe must be given as an (x, y) pair of arrays when x is a tf.data.Dataset "
-            "(reading the probe from the dataset would change its shuffling order)"
-        )
-    if y is None:
-        raise ValueError("y is required when x is an array")
-    x, y = np.asarray(x), np.asarray(y)
-    _checks.same_length("x", x, "y", y)
-    if np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float32, copy=False)
-    return x[:size], y[:size]
-
-
-@dataclass(frozen=True)
-class Phase:
-    """One ``fit`` call shown on the dashboard: where it starts and what it is called."""
-
-    start: int  # epochs completed before it began
-    label: str
-    planned_epochs: int
-
-
-@dataclass
-class DashboardState:
-    """Everything the dashboard draws, built up one epoch at a time.
-
-    ``logs[k]`` holds the logs of epoch k + 1 counted across all phases (loss, accuracy,
-    val_loss, val_accuracy, lr: whatever fit reported). ``gradient_norms`` lists
-    ``(epochs_completed, {layer: norm})`` pairs: one when each phase starts, one per epoch.
-    """
-
-    logs: list[dict[str, float]] = field(default_factory=list)
-    gradient_norms: list[tuple[int, dict[str, float]]] = field(default_factory=list)
-    phases: list[Phase] = field(default_factory=list)
-    stop_reason: str | None = None
-    finished: bool = False
-
-    @property
-    def epochs_done(self) -> int:
-        """Epochs completed so far, across phases."""
-        return len(self.logs)
-
-    @property
-    def planned_epochs(self) -> int:
-        """Epochs completed before the current phase plus the epochs it plans to run."""
-        if not self.phases:
-            return 0
-        return self.phases[-1].start + self.phases[-1].planned_epochs
-
-    def begin(self, label: str, planned_epochs: int, norms: Mapping[str, float]) -> None:
-        """Start a phase (one fit call), with the gradient norms before its first step."""
-        planned_epochs = _checks.positive_int("epochs", planned_epochs)
-        self.phases.append(Phase(self.epochs_done, str(label), planned_epochs))
-        self.gradient_norms.append((self.epochs_done, dict(norms)))
-        self.stop_reason, self.finished = None, False
-
-    def record(self, logs: Mapping[str, float], norms: Mapping[str, float]) -> None:
-        """Add one finished epoch: its logs and the gradient norms after it."""
-        if not self.phases:
-            raise ValueError("record needs a phase: call begin() before the first epoch")
-        self.logs.append({key: float(value) for key, value in logs.items()})
-        self.gradient_norms.append((self.epochs_done, dict(norms)))
-
-    def finish(self, stop_reason: str | None) -> None:
-        """Mark the current phase as ended, for the reason fit (or the Stop button) gave."""
-        _checks.one_of("stop_reason", stop_reason, _STOP_REASONS)
-        self.stop_reason, self.finished = stop_reason, True
-
-    def series(self, key: str) -> np.ndarray:
-        """One logged metric per epoch (NaN for epochs that did not log it)."""
-        return np.array([logs.get(key, math.nan) for logs in self.logs], dtype=float)
-
-    def has(self, key: str) -> bool:
-        """Whether any epoch logged ``key``."""
-        return any(key in logs for logs in self.logs)
-
-    def best_epoch(self, key: str = "val_loss") -> int | None:
-        """The epoch (counted from 1) with the lowest loss, or highest accuracy, of ``key``."""
-        values = self.series(key)
-        if not np.isfinite(values).any():
-            return None
-        pick = np.nanargmax if key.endswith("accuracy") else np.nanargmin
-        return int(pick(np.where(np.isfinite(values), values, np.nan))) + 1
-
-    def layer_names(self) -> list[str]:
-        """Every layer that has a gradient-norm value, in the order first seen."""
-        names: dict[str, None] = {}
-        for _, norms in self.gradient_norms:
-            names.update(dict.fromkeys(norms))
-        return list(names)
-
-    def layer_series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(epochs completed, norm) points of one layer, for the gradient-norm panel."""
-        points = [(epoch, norms[name]) for epoch, norms in self.gradient_norms if name in norms]
-        epochs, values = zip(*points) if points else ((), ())
-        return np.array(epochs, dtype=int), np.array(values, dtype=float)
-
-
-_SHOWN_METRICS = ("loss", "val_loss", "accuracy", "val_accuracy", "lr")
-
-
-def status_line(state: DashboardState) -> str:
-    """One line for the reader: progress, the latest metrics, and why training ended."""
-    if not state.phases:
-        return "waiting for training to start"
-    phase = state.phases[-1]
-    parts = [f"{phase.label}: " if phase.label else ""]
-    parts[0] += f"epoch {state.epochs_done}/{state.planned_epochs}"
-    if state.logs:
-        latest = state.logs[-1]
-        parts += [f"{key} {latest[key]:.4g}" for key in _SHOWN_METRICS if key in latest]
-    line = " | ".join(parts)
-    if state.finished:
-        line += f" | {_STOP_REASONS[state.stop_reason]}"
-    return line
 
 
 def _empty_panel(ax: Axes, text: str) -> None:
@@ -265,12 +89,13 @@ def _metric_panel(ax: Axes, state: DashboardState, key: str) -> None:
 
 def _learning_rate_panel(ax: Axes, state: DashboardState) -> None:
     ax.set_title("learning rate")
-    if not state.has("lr"):
-        _empty_panel(ax, "waiting for the first epoch" if not state.logs else "no lr logged")
+    if not state.has("learning_rate"):
+        waiting = not state.logs
+        _empty_panel(ax, "waiting for the first epoch" if waiting else "no learning rate logged")
         return
     epochs = np.arange(1, state.epochs_done + 1)
-    ax.step(epochs, state.series("lr"), where="mid", color="0.2")
-    ax.plot(epochs, state.series("lr"), "o", ms=3, color="0.2")
+    ax.step(epochs, state.series("learning_rate"), where="mid", color="0.2")
+    ax.plot(epochs, state.series("learning_rate"), "o", ms=3, color="0.2")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.grid(alpha=0.3, which="both")
@@ -324,6 +149,40 @@ def dashboard_figure(
     return fig
 
 
+class DashboardCallback(keras.callbacks.Callback):
+    """Records each epoch into ``state`` (under ``lock``) and stops when ``stop`` is set.
+
+    Args:
+        state: where the epochs' logs and gradient norms go.
+        lock: held while ``state`` changes (another thread draws it).
+        stop: once set, training ends after the current batch.
+        norms: returns the gradient norms per layer on the probe batch.
+    """
+
+    def __init__(
+        self,
+        state: DashboardState,
+        lock: threading.Lock,
+        stop: threading.Event,
+        norms: Callable[[], dict[str, float]],
+    ) -> None:
+        super().__init__()
+        self.state, self.lock, self.stop, self.norms = state, lock, stop, norms
+        self.version = 0  # epochs recorded, for the view to see that something changed
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        if self.stop.is_set():
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        norms = self.norms()
+        with self.lock:
+            self.state.record(dict(logs or {}), norms)
+            self.version += 1
+        if self.stop.is_set():
+            self.model.stop_training = True
+
+
 # ----------------------------------------------------------------------------- the view
 
 
@@ -342,7 +201,7 @@ class TrainingDashboard(widgets.VBox):
         self.probe_size = _checks.positive_int("probe_size", probe_size)
         self.dpi = _checks.positive_int("dpi", dpi)
         self.state = DashboardState()
-        self.history: train.History | None = None
+        self.history: keras.callbacks.History | None = None
         self.stop_button = widgets.Button(
             description="Stop", icon="stop", button_style="danger", disabled=True,
             tooltip="End training after the current epoch",
@@ -352,7 +211,6 @@ class TrainingDashboard(widgets.VBox):
         self.stop_button.on_click(lambda _button: self.stop())
         self._stop_requested = threading.Event()
         self._lock = threading.Lock()  # the worker writes self.state, the notebook reads it
-        self._version = 0
         self._running = False
         super().__init__([widgets.HBox([self.stop_button, self.status]), self.image])
         self.redraw()
@@ -400,20 +258,18 @@ class TrainingDashboard(widgets.VBox):
         phase: str = "",
         reset: bool = True,
         probe: tuple[Any, Any] | None = None,
-        on_epoch_end: Callable[[int, dict[str, float]], Any] | None = None,
+        callbacks: Sequence[keras.callbacks.Callback] = (),
         **fit_kwargs: Any,
-    ) -> train.History:
+    ) -> keras.callbacks.History:
         """Train with :func:`mapping_lib.train.fit` while the dashboard follows; await it.
 
         Returns fit's History. Stop (button or :meth:`stop`) ends training after the current
-        epoch with ``history.stop_reason == "hook"``, as does ``on_epoch_end`` returning True.
+        batch; ``callbacks`` (Keras callbacks) run as in ``fit``.
         """
         if self._running:
             raise RuntimeError("this dashboard is already following a training run")
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
-        if on_epoch_end is not None and not callable(on_epoch_end):
-            raise TypeError(f"on_epoch_end must be callable, got {type(on_epoch_end).__name__}")
         if probe is None:
             probe_x, probe_y = probe_batch(x, y, self.probe_size)
         elif isinstance(probe, (tuple, list)) and len(probe) == 2:
@@ -422,39 +278,41 @@ class TrainingDashboard(widgets.VBox):
             raise TypeError(f"probe must be an (x, y) pair or None, got {type(probe).__name__}")
         # Built here, in this thread, the model's weights follow the Keras seed (see module doc).
         start_norms = layer_gradient_norms(model, probe_x, probe_y, loss)
+        planned = fit_kwargs.get("epochs", 1)
         with self._lock:
             if reset:
                 self.state = DashboardState()
-            self.state.begin(phase, fit_kwargs.get("epochs", 1), start_norms)
+            self.state.begin(phase, planned, start_norms)
         self._stop_requested.clear()
-
-        def after_epoch(epoch: int, logs: dict[str, float]) -> bool:  # runs in the worker
-            norms = layer_gradient_norms(model, probe_x, probe_y, loss)
-            with self._lock:
-                self.state.record(logs, norms)
-                self._version += 1
-            asked = on_epoch_end is not None and on_epoch_end(epoch, logs) is True
-            return asked or self._stop_requested.is_set()
-
+        recorder = DashboardCallback(
+            self.state, self._lock, self._stop_requested,
+            lambda: layer_gradient_norms(model, probe_x, probe_y, loss),
+        )  # fmt: skip
+        monitor = "val_loss" if fit_kwargs.get("validation_data") is not None else "loss"
+        callbacks = [callbacks] if isinstance(callbacks, keras.callbacks.Callback) else callbacks
+        callbacks = list(callbacks)
+        if not any(isinstance(callback, StopOnDivergence) for callback in callbacks):
+            callbacks.append(StopOnDivergence(monitor))  # one guard: stop_reason reads it
+        all_callbacks = [*callbacks, recorder]
         run = functools.partial(
-            train.fit, model, x, y, loss=loss, on_epoch_end=after_epoch,
+            train.fit, model, x, y, loss=loss, callbacks=all_callbacks,
             **{"progress": False, **fit_kwargs},
         )  # fmt: skip
-        self.history = await self._follow(run)
-        reason = self.history.stop_reason
-        if reason == "hook" and self._stop_requested.is_set():
-            reason = "stop_button"
+        self.history = await self._follow(run, recorder)
+        reason = stop_reason(self.history, planned, all_callbacks, self._stop_requested.is_set())
         with self._lock:
             self.state.finish(reason)
         self.redraw()
         return self.history
 
-    async def _follow(self, run: Callable[[], train.History]) -> train.History:
+    async def _follow(
+        self, run: Callable[[], keras.callbacks.History], recorder: DashboardCallback
+    ) -> keras.callbacks.History:
         """Run ``run`` in a worker thread, redrawing while it trains; return its result."""
         self._running = True
         self.stop_button.disabled = False
         self.stop_button.description = "Stop"
-        drawn = self._version
+        drawn = recorder.version
         # The context carries the cell's identity, so warnings from the worker show in its output.
         context = contextvars.copy_context()
         try:
@@ -464,15 +322,16 @@ class TrainingDashboard(widgets.VBox):
                     waiting = asyncio.wrap_future(work)
                     while not waiting.done():
                         await asyncio.wait({waiting}, timeout=REDRAW_INTERVAL_S)
-                        if self._version != drawn:
-                            drawn = self._version
+                        if recorder.version != drawn:
+                            drawn = recorder.version
                             await self._redraw_in_background()
                 except BaseException:
-                    # Interrupted or cancelled: let training end after its epoch; leaving the
+                    # Interrupted or cancelled: let training end after this batch; leaving the
                     # pool waits for that, so no thread keeps changing the model afterwards.
                     self._stop_requested.set()
                     raise
-                return work.result()
+                # Awaited (not work.result()), so asyncio sees its exception retrieved.
+                return await waiting
         finally:
             self._running = False
             self.stop_button.disabled = True

@@ -62,7 +62,7 @@ def test_dashboard_redraws_during_training_and_stop_ends_it(lab_page: Page) -> N
     assert match, summary.inner_text()
     epochs_run, planned, reason = int(match.group(1)), int(match.group(2)), match.group(3)
     assert planned == PLANNED_EPOCHS
-    assert reason == "hook"
+    assert reason == "stop_button"
     # The click ends training within a few epochs of when it was made, far before the plan.
     assert epochs_at_click <= epochs_run <= epochs_at_click + 10
     assert "stopped by the Stop button" in status_text(lab_page)
