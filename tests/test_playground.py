@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import keras
@@ -12,7 +13,13 @@ from PIL import Image
 
 from mapping_lib import layers, losses, optim
 from mapping_lib.playground import Playground, PlaygroundConfig, PlaygroundCore, render
-from mapping_lib.playground.config import ACTIVATIONS, DATASETS, REGRESSION_SETS
+from mapping_lib.playground.config import ACTIVATIONS, DATASETS, MAX_NEURONS, REGRESSION_SETS
+from mapping_lib.playground.controls import (
+    DATASET_CHOICES,
+    dropdown_values,
+    neuron_buttons,
+    setting_fields,
+)
 from mapping_lib.playground.core import MINI_RESOLUTION, OUTPUT_RESOLUTION
 from mapping_lib.playground.datasets import DIGITS_RADIUS, digit_plane, make_data
 from mapping_lib.playground.features import FEATURE_NAMES, feature_matrix, plane_grid
@@ -674,6 +681,22 @@ def test_loss_curve_draws_both_series():
 
 
 # ----- the view ------------------------------------------------------------------------------
+
+
+def test_controls_offer_every_dataset_and_stop_at_the_neuron_limits():
+    fields = setting_fields()
+    assert set(fields) <= {field.name for field in dataclasses.fields(PlaygroundConfig)}
+    assert sorted(dropdown_values(fields["dataset"])) == sorted(DATASETS)
+    assert dropdown_values(fields["dataset"]) == [value for _, value in DATASET_CHOICES]
+    clicks = []
+    spacer, *pairs = neuron_buttons((1, MAX_NEURONS), lambda *click: clicks.append(click))
+    assert not spacer.children and len(pairs) == 2
+    (plus_1, minus_1), (plus_2, minus_2) = (pair.children for pair in pairs)
+    assert minus_1.disabled and not plus_1.disabled  # one neuron: nothing left to remove
+    assert plus_2.disabled and not minus_2.disabled  # MAX_NEURONS: nothing left to add
+    plus_1.click()
+    minus_2.click()
+    assert clicks == [(0, +1), (1, -1)]
 
 
 def test_view_buttons_train_reset_and_redraw():

@@ -5,6 +5,8 @@
 * :mod:`~mapping_lib.playground.datasets`: toy sets and the real-data (digits) plane;
 * :mod:`~mapping_lib.playground.core`: network, training, heatmaps, backprop traces;
 * :mod:`~mapping_lib.playground.render`: NumPy + PIL pictures, straight to PNG;
+* :mod:`~mapping_lib.playground.training`: whole epochs of hand-derived SGD per compiled call;
+* :mod:`~mapping_lib.playground.controls`: the widgets, built but not yet wired;
 * :mod:`~mapping_lib.playground.view`: the ipywidgets UI, :class:`Playground`.
 """
 

@@ -1,9 +1,10 @@
 """The Playground's ipywidgets view: controls, three pictures, and a play loop.
 
-Every control maps to one field of :class:`PlaygroundConfig`; a change goes through
-``PlaygroundCore.configure`` and triggers a redraw. The pictures are ``ipywidgets.Image``
-widgets holding PNG bytes, so the last frame also lives in the saved widget state of a
-notebook and shows in the static book.
+The widgets come from :mod:`~mapping_lib.playground.controls`; here they are wired and
+arranged. Every control maps to one field of :class:`PlaygroundConfig`; a change goes
+through ``PlaygroundCore.configure`` and triggers a redraw. The pictures are
+``ipywidgets.Image`` widgets holding PNG bytes, so the last frame also lives in the saved
+widget state of a notebook and shows in the static book.
 
 Playing runs in a background thread that trains a few epochs, redraws, and repeats until
 paused. Each frame trains as many epochs as fit in about ``FRAME_SECONDS`` (measured as it
@@ -25,34 +26,17 @@ from PIL import Image
 
 from mapping_lib import _checks
 from mapping_lib.playground import render
-from mapping_lib.playground.config import (
-    ACTIVATIONS,
-    LEARNING_RATES,
-    MAX_LAYERS,
-    MAX_NEURONS,
-    REGULARIZATION_RATES,
-    PlaygroundConfig,
+from mapping_lib.playground.config import MAX_LAYERS, MAX_NEURONS, PlaygroundConfig
+from mapping_lib.playground.controls import (
+    STYLE,
+    digit_pickers,
+    dropdown_values,
+    feature_toggles,
+    neuron_buttons,
+    setting_fields,
+    sized,
 )
 from mapping_lib.playground.core import BackpropTrace, PlaygroundCore
-from mapping_lib.playground.features import FEATURE_NAMES
-
-DATASET_CHOICES = [
-    ("Circle", "circle"),
-    ("Exclusive or", "xor"),
-    ("Two Gaussians", "gauss"),
-    ("Spiral", "spiral"),
-    ("Digits (real data)", "digits"),
-    ("Regression: plane", "reg-plane"),
-    ("Regression: bumps", "reg-gauss"),
-]
-
-
-def _sized(width: str = "auto", **more: str) -> widgets.Layout:
-    # A fresh Layout per widget: a shared one would hide every widget when one is hidden.
-    return widgets.Layout(width=width, **more)
-
-
-_STYLE = {"description_width": "initial"}
 
 FRAME_SECONDS = 0.07
 """What one playing frame (training and redraw) aims to take, in seconds: below 100 ms,
@@ -233,7 +217,7 @@ class Playground(widgets.VBox):
 
     def _build_controls(self) -> None:
         def button(label: str, action: Callable[[], None], tip: str, css: str) -> widgets.Button:
-            widget = widgets.Button(description=label, tooltip=tip, layout=_sized())
+            widget = widgets.Button(description=label, tooltip=tip, layout=sized())
             widget.on_click(lambda _: self._guarded(action))
             widget.add_class(css)
             return widget
@@ -249,51 +233,13 @@ class Playground(widgets.VBox):
         self.loss_label.add_class("pg-losses")
         self.message = widgets.HTML()
 
-        column = "210px"  # the data column's controls
-        self.fields: dict[str, widgets.ValueWidget] = {
-            "dataset": widgets.Dropdown(
-                options=DATASET_CHOICES, description="Data", layout=_sized(column)
-            ),
-            "train_percent": widgets.IntSlider(
-                min=10, max=90, step=10, description="Training %", layout=_sized(column)
-            ),
-            "noise": widgets.IntSlider(
-                min=0, max=50, step=5, description="Noise %", layout=_sized(column)
-            ),
-            "batch_size": widgets.IntSlider(
-                min=1, max=30, description="Batch size", layout=_sized(column)
-            ),
-            "learning_rate": widgets.Dropdown(
-                options=LEARNING_RATES, description="Learning rate", layout=_sized("190px")
-            ),
-            "activation": widgets.Dropdown(
-                options=ACTIVATIONS, description="Activation", layout=_sized("170px")
-            ),
-            "regularization": widgets.Dropdown(
-                options=[("None", "none"), ("L1", "l1"), ("L2", "l2")],
-                description="Regularization",
-                layout=_sized("180px"),
-            ),
-            "regularization_rate": widgets.Dropdown(
-                options=REGULARIZATION_RATES, description="Rate", layout=_sized("120px")
-            ),
-            "show_test": widgets.Checkbox(description="Show test data", indent=False),
-            "discretize": widgets.Checkbox(description="Discretize output", indent=False),
-        }
+        self.fields = setting_fields()
         for field, control in self.fields.items():
-            control.style = _STYLE
             control.observe(lambda change, f=field: self._field_changed(f, change.new), "value")
-        self.digit_pickers = [
-            widgets.Dropdown(options=list(range(10)), description=label, layout=_sized(column))
-            for label in ("Digit (orange)", "Digit (blue)")
-        ]
+        self.digit_pickers = digit_pickers()
         for picker in self.digit_pickers:
-            picker.style = _STYLE
             picker.observe(self._digits_changed, "value")
-        self.feature_toggles = {
-            name: widgets.ToggleButton(description=name, layout=_sized("80px"))
-            for name in FEATURE_NAMES
-        }
+        self.feature_toggles = feature_toggles()
         for toggle in self.feature_toggles.values():
             toggle.observe(self._features_changed, "value")
         self.add_layer_button = button("+ layer", lambda: self._layers(+1), "", "pg-add-layer")
@@ -303,21 +249,21 @@ class Playground(widgets.VBox):
         self._shown_hidden: tuple[int, ...] | None = None
 
         self.config_text = widgets.Text(
-            description="Config", layout=_sized(flex="1 1 auto"), style=_STYLE
+            description="Config", layout=sized(flex="1 1 auto"), style=STYLE
         )
         self.import_button = button("Import", self._import_text, "load the config", "pg-import")
-        self.backprop_mode = widgets.ToggleButton(description="Backprop mode", layout=_sized())
+        self.backprop_mode = widgets.ToggleButton(description="Backprop mode", layout=sized())
         self.backprop_mode.add_class("pg-backprop")
-        self.example = widgets.IntSlider(min=0, max=1, description="Example", style=_STYLE)
+        self.example = widgets.IntSlider(min=0, max=1, description="Example", style=STYLE)
         self.trace_label = widgets.HTML()
         for control in (self.backprop_mode, self.example):
             control.observe(self._backprop_changed, "value")
 
         # Images are shown at their own pixel size (set in redraw): the +/- buttons above the
         # network line up with its columns only if the picture is not scaled.
-        self.network_image = widgets.Image(format="png", layout=_sized(flex="none"))
-        self.output_image = widgets.Image(format="png", layout=_sized(flex="none"))
-        self.curve_image = widgets.Image(format="png", layout=_sized(flex="none"))
+        self.network_image = widgets.Image(format="png", layout=sized(flex="none"))
+        self.output_image = widgets.Image(format="png", layout=sized(flex="none"))
+        self.curve_image = widgets.Image(format="png", layout=sized(flex="none"))
         self.network_image.add_class("pg-network")
         self.output_image.add_class("pg-output")
         self.curve_image.add_class("pg-curve")
@@ -336,22 +282,22 @@ class Playground(widgets.VBox):
              widgets.HTML("<b>FEATURES</b>"),
              widgets.GridBox(list(self.feature_toggles.values()),
                              layout=widgets.Layout(grid_template_columns="repeat(2, 84px)"))],
-            layout=_sized("220px", flex="none"),
+            layout=sized("220px", flex="none"),
         )  # fmt: skip
         network = widgets.VBox(
             [widgets.HBox([self.add_layer_button, self.remove_layer_button, self.layers_label]),
              self.neuron_buttons, self.network_image],
-            layout=_sized(flex="none", margin="0 12px 0 0"),
+            layout=sized(flex="none", margin="0 12px 0 0"),
         )  # fmt: skip
         output = widgets.VBox(
             [widgets.HTML("<b>OUTPUT</b>"), self.loss_label, self.curve_image, self.output_image,
              f["show_test"], f["discretize"]],
-            layout=_sized(flex="none"),
+            layout=sized(flex="none"),
         )  # fmt: skip
         share = widgets.HBox([self.config_text, self.import_button])
         backprop = widgets.HBox([self.backprop_mode, self.example, self.trace_label])
         # Too narrow for all three columns? The output column wraps below the network.
-        main = widgets.HBox([data, network, output], layout=_sized(flex_flow="row wrap"))
+        main = widgets.HBox([data, network, output], layout=sized(flex_flow="row wrap"))
         return [top, main, backprop, share, self.message]
 
     def _guarded(self, action: Callable[[], None]) -> None:
@@ -415,7 +361,7 @@ class Playground(widgets.VBox):
         try:
             for field, control in self.fields.items():
                 value = getattr(config, field)
-                if isinstance(control, widgets.Dropdown) and value not in _values(control):
+                if isinstance(control, widgets.Dropdown) and value not in dropdown_values(control):
                     control.options = sorted([*control.options, value])
                 control.value = value
             for picker, digit in zip(self.digit_pickers, config.digits):
@@ -438,20 +384,6 @@ class Playground(widgets.VBox):
         self.layers_label.value = f"<b>{n} HIDDEN LAYER{'S' * (n != 1)}</b>"
         self.add_layer_button.disabled = n >= MAX_LAYERS
         self.remove_layer_button.disabled = n == 0
-        # One +/- pair per hidden layer, placed above that layer's column of the picture.
-        offset = render.LEFT + render.COLUMN_PITCH + render.NODE // 2 - 30
-        boxes: list[widgets.Widget] = [widgets.Box(layout=widgets.Layout(width=f"{offset}px"))]
-        for layer, units in enumerate(hidden):
-            plus = widgets.Button(description="+", layout=_sized("30px", padding="0"))
-            minus = widgets.Button(description="−", layout=_sized("30px", padding="0"))
-            plus.disabled, minus.disabled = units >= MAX_NEURONS, units <= 1
-            plus.on_click(lambda _, i=layer: self._guarded(lambda: self._neurons(i, +1)))
-            minus.on_click(lambda _, i=layer: self._guarded(lambda: self._neurons(i, -1)))
-            boxes.append(
-                widgets.HBox([plus, minus], layout=widgets.Layout(width=f"{render.COLUMN_PITCH}px"))
-            )
-        self.neuron_buttons.children = boxes
-
-
-def _values(dropdown: widgets.Dropdown) -> list[object]:
-    return [option[1] if isinstance(option, tuple) else option for option in dropdown.options]
+        self.neuron_buttons.children = neuron_buttons(
+            hidden, lambda layer, step: self._guarded(lambda: self._neurons(layer, step))
+        )

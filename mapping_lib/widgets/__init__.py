@@ -3,7 +3,14 @@
 Every view draws into an ``ipywidgets.Image`` holding PNG bytes. In JupyterLab
 the picture is redrawn whenever a control moves; in the static HTML book the
 widget state keeps the last PNG, so the explorer still shows a real picture.
-Chapter explorers live in submodules of this package and share :class:`Explorer`.
+Chapter explorers live in submodules of this package and share :class:`Explorer`; in
+Chapters 1 and 3 each explorer has a module of its own:
+
+* Chapter 1: :mod:`~mapping_lib.widgets.activation`, :mod:`~mapping_lib.widgets.neuron`,
+  :mod:`~mapping_lib.widgets.layer_warp` (on :mod:`~mapping_lib.widgets.plane`, the view box
+  and decision lines, and :mod:`~mapping_lib.widgets.probe`, every layer's output);
+* Chapter 3: :mod:`~mapping_lib.widgets.kernels`, :mod:`~mapping_lib.widgets.feature_maps`
+  (on :mod:`~mapping_lib.widgets.images`, checking and drawing stacks of images).
 """
 
 from __future__ import annotations
@@ -51,7 +58,6 @@ class Explorer(widgets.HBox):
     def redraw(self, _change: object = None) -> None:
         """Render with the current control values and show the new picture."""
         self.image.value = figure_to_png(self.render(**self.values))
-
 
 
 def __getattr__(name: str) -> object:
