@@ -99,8 +99,8 @@ class TapeTrainer(keras.Model):
     # Once Keras fixes them, delete this method, _multi_worker and the two lines in report.
 
     def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
-        strategy = self.distribute_strategy
-        if iterator is None or self._distribute_strategy is None or not _multi_worker(strategy):
+        strategy = self._distribute_strategy  # None: Keras builds nothing here
+        if strategy is None or iterator is None or not _multi_worker(strategy):
             return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
         _, _, batches = next(iter(iterator))
         data_batch = tf.nest.map_structure(
@@ -111,9 +111,10 @@ class TapeTrainer(keras.Model):
 
 def _multi_worker(strategy: tf.distribute.Strategy) -> bool:
     """Whether Keras' trainer takes its multi-worker reduction path (its own test)."""
-    return isinstance(
-        strategy, tf.distribute.MultiWorkerMirroredStrategy
-    ) and strategy.extended._in_multi_worker_mode()
+    return (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._in_multi_worker_mode()
+    )
 
 
 @contextlib.contextmanager
