@@ -6,7 +6,8 @@ Three comparisons, each alternated in this one process (see bench/timing.py):
 1. ``mapping_lib.fit`` vs ``keras.Model.fit`` on the same Keras-layer CNN
    (Keras run both with its default ``jit_compile="auto"`` and with XLA off);
 2. mapping_lib layers vs Keras layers, both trained by ``Model.fit``;
-3. the hand-derived backward pass (``fit(manual=True)``) vs GradientTape.
+3. the hand-derived backward pass (``fit(manual=True)``, ``ManualTrainer``) vs GradientTape
+   (``TapeTrainer``), both inside ``Model.fit``.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"data: {fashion.source}; {len(x)} images per epoch, batch {BATCH}\n")
 
-    print("1. training loop: mapping_lib.fit vs keras.Model.fit (Keras-layer CNN)")
+    print("1. training loop: mapping_lib.fit vs keras.Model.fit (Keras-layer CNN; target >= 1.0x)")
     rates = alternate({
         "keras.Model.fit (jit_compile=auto)":
             one_epoch_with_keras(seed_cnn(layers_from="keras"), x, y),
@@ -79,7 +80,8 @@ def main() -> None:
     }, args.repeats)
     print(report(rates, baseline="keras layers"), "\n")
 
-    print("3. gradients: hand-derived backward vs GradientTape (mapping_lib layers and fit)")
+    print("3. gradients: hand-derived backward vs GradientTape (mapping_lib layers and fit; "
+          "target >= 0.8x)")
     rates = alternate({
         "GradientTape": one_epoch_with_mapping_lib(seed_cnn(), x, y),
         "manual backward": one_epoch_with_mapping_lib(seed_cnn(), x, y, manual=True),
