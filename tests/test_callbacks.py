@@ -13,31 +13,12 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from training_helpers import blobs, mlp, twin
 
 from mapping_lib import losses, optim, train
 from mapping_lib.callbacks import LearningRateLog, StopOnDivergence
 
 SPARSE_CE = losses.SparseCategoricalCrossentropy(from_logits=True)
-
-
-def blobs(n=120, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 3, size=n)
-    centers = 2.0 * np.stack([np.cos(np.arange(3)), np.sin(np.arange(3))], axis=1)
-    return (centers[y] + 0.6 * rng.normal(size=(n, 2))).astype("float32"), y
-
-
-def mlp(seed=0):
-    keras.utils.set_random_seed(seed)
-    return keras.Sequential(
-        [keras.Input((2,)), keras.layers.Dense(8, "tanh"), keras.layers.Dense(3)]
-    )
-
-
-def twin(model):
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 def line_fit():

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import os
 import random
 import re
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from packaging.version import Version
+from training_helpers import run_script
 
 from mapping_lib import device
 
 FAKE_GPU = tf.config.PhysicalDevice(name="/physical_device:GPU:0", device_type="GPU")
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -309,16 +305,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
 def test_mirrored_strategy_trains_on_two_logical_cpus():
     # Logical devices are fixed when TensorFlow starts, so this needs a fresh interpreter.
-    finished = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    result = run_script(MIRRORED_SCRIPT, timeout=240)
     assert result["names"] == ["/device:CPU:0", "/device:CPU:1"] == result["again"]
     assert result["strategy"] == "MirroredStrategy" and result["replicas"] == 2
     assert result["variable_kind"] == "MirroredVariable"

@@ -8,30 +8,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from training_helpers import blobs, mlp, twin
 
 from mapping_lib import inputs, losses, optim, train
 
 LOSS = losses.SparseCategoricalCrossentropy(from_logits=True)
-
-
-def blobs(n=100, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 3, size=n)
-    centers = 2.0 * np.stack([np.cos(np.arange(3)), np.sin(np.arange(3))], axis=1)
-    return (centers[y] + 0.6 * rng.normal(size=(n, 2))).astype("float32"), y
-
-
-def mlp(seed=0):
-    keras.utils.set_random_seed(seed)
-    return keras.Sequential(
-        [keras.Input((2,)), keras.layers.Dense(8, "tanh"), keras.layers.Dense(3)]
-    )
-
-
-def twin(model):
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 class BatchShapes(keras.callbacks.Callback):
@@ -52,7 +33,7 @@ class BatchShapes(keras.callbacks.Callback):
 
 
 def test_a_batched_dataset_trains_like_the_same_arrays():
-    x, y = blobs()
+    x, y = blobs(n=100)
     start = mlp()
     arrays = train.fit(twin(start), x, y, loss=LOSS, epochs=2, batch_size=16, shuffle=False,
                        validation_data=(x, y), progress=False)  # fmt: skip
@@ -90,7 +71,7 @@ def test_arrays_give_ceil_n_over_batch_size_steps():
 
 
 def test_a_shuffled_dataset_is_not_shuffled_again():
-    x, y = blobs()
+    x, y = blobs(n=100)
     start = mlp()
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(20)
 

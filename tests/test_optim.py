@@ -1,19 +1,15 @@
 """Optimizers: steps against keras.optimizers on the same gradients, and the Keras machinery."""
 
-import json
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from training_helpers import run_script
 
 from mapping_lib import optim
 
-REPO = Path(__file__).resolve().parents[1]
 SHAPES = [(3, 4), (4,)]
 STEPS = 5
 
@@ -390,16 +386,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
 def test_mirrored_strategy_on_two_logical_cpus_matches_keras():
     # Logical devices are fixed when TensorFlow starts, so this needs a fresh interpreter.
-    finished = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    result = run_script(MIRRORED_SCRIPT, timeout=300)
     assert result["replicas"] == 2
     runs = result["runs"]
     for ours, theirs in [("sgd", "keras_sgd"), ("adam", "keras_adam")]:
