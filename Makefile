@@ -109,6 +109,9 @@ $(ASSETS_STAMP): $(NPM_STAMP)
 	cp node_modules/requirejs/require.js $(ASSETS)/require.js
 	cd node_modules/@jupyter-widgets/html-manager/dist && \
 	  cp embed-amd.js *.woff2 *.woff *.ttf *.eot *.svg $(CURDIR)/$(ASSETS)/html-manager/
+	mkdir -p $(ASSETS)/vega
+	cp node_modules/vega/build/vega.min.js node_modules/vega-lite/build/vega-lite.min.js \
+	  node_modules/vega-embed/build/vega-embed.min.js $(ASSETS)/vega/
 	touch $@
 
 assets: $(ASSETS_STAMP)

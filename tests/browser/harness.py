@@ -50,9 +50,9 @@ def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
 
 
 def is_local(url: str) -> bool:
-    """True for URLs that stay on this machine: 127.0.0.1 or data:/blob:/about: URLs."""
+    """True for URLs that stay on this machine: 127.0.0.1, files, or data:/blob:/about: URLs."""
     parts = urlsplit(url)
-    return parts.scheme in ("data", "blob", "about") or parts.hostname == LOCAL_HOST
+    return parts.scheme in ("file", "data", "blob", "about") or parts.hostname == LOCAL_HOST
 
 
 @dataclass
