@@ -7,6 +7,16 @@
   "use strict";
   const views = (window.mappingStaticViews = window.mappingStaticViews || []);
 
+  // Controls in the book's font, labels in one column, the chart scrolling if the page is narrow.
+  const style = document.createElement("style");
+  style.textContent = `
+    .mapping-static-view { margin: 0.5em 0 1em; overflow-x: auto; }
+    .mapping-static-view .vega-bindings { font: 0.9rem var(--pst-font-family-base, sans-serif); }
+    .mapping-static-view .vega-bind-name { display: inline-block; min-width: 11em; }
+    .mapping-static-view .vega-bind input[type="text"] { width: min(30em, 70vw); }
+    .mapping-static-view-play { margin: 0.3em 0 0.3em 11em; padding: 0.1em 0.8em; }`;
+  document.head.appendChild(style);
+
   function addPlayButton(container, view, request) {
     const name = request.play;
     const input = container.querySelector(`input[type="range"][name="${name}"]`);

@@ -1,8 +1,9 @@
 """Explorers: a pure compute function plus a thin ipywidgets view.
 
-Every view draws into an ``ipywidgets.Image`` holding PNG bytes. In JupyterLab
-the picture is redrawn whenever a control moves; in the static HTML book the
-widget state keeps the last PNG, so the explorer still shows a real picture.
+Every view draws into an ``ipywidgets.Image`` holding PNG bytes, redrawn by the kernel
+whenever a control moves, so these views need a kernel (JupyterLab). Each explorer also has a
+static view in :mod:`mapping_lib.static`, which stays live in the HTML book without one; the
+chapters leave the kernel-backed views' dead output out of the book.
 Chapter explorers live in submodules of this package and share :class:`Explorer`; in
 Chapters 1 and 3 each explorer has a module of its own:
 
