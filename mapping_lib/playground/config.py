@@ -206,3 +206,63 @@ _PARSERS = {
     "test": ("show_test", _flag),
     "disc": ("discretize", _flag),
 }
+
+
+TENSORFLOW_PLAYGROUND = "https://playground.tensorflow.org/"
+
+_TF_FEATURES = {
+    "x1": "x",
+    "x2": "y",
+    "x1^2": "xSquared",
+    "x2^2": "ySquared",
+    "x1*x2": "xTimesY",
+    "sin(x1)": "sinX",
+    "sin(x2)": "sinY",
+}
+# TensorFlow Playground's own names; it has no 'digits', and spells the penalties in capitals.
+_TF_DATASETS = ("circle", "xor", "gauss", "spiral", "reg-plane", "reg-gauss")
+_TF_REGULARIZATIONS = {"none": "none", "l1": "L1", "l2": "L2"}
+
+
+def tensorflow_playground_url(config: PlaygroundConfig | str) -> str:
+    """The same setting in TensorFlow Playground, as a link with the setting in its hash.
+
+    TensorFlow Playground reads every field of a :class:`PlaygroundConfig` but the digits.
+    It draws its own data and initial weights from the seed and trains a tanh output with
+    squared error, so its pictures look alike but its numbers differ from ours.
+
+    Args:
+        config: the setting, as a config or a config string.
+
+    Raises:
+        ValueError: for a setting TensorFlow Playground cannot show (the digits data set).
+    """
+    if isinstance(config, str):
+        config = PlaygroundConfig.from_string(config)
+    if not isinstance(config, PlaygroundConfig):
+        raise TypeError(f"config must be a PlaygroundConfig or a config string, got {config!r}")
+    if config.dataset not in _TF_DATASETS:
+        raise ValueError(
+            f"dataset must be one of {', '.join(_TF_DATASETS)} for TensorFlow Playground, "
+            f"got {config.dataset!r}"
+        )
+    regression = config.problem == "regression"
+    fields = {
+        "activation": config.activation,
+        "regularization": _TF_REGULARIZATIONS[config.regularization],
+        "batchSize": str(config.batch_size),
+        ("regDataset" if regression else "dataset"): config.dataset,
+        "learningRate": _number(config.learning_rate),
+        "regularizationRate": _number(config.regularization_rate),
+        "noise": str(config.noise),
+        "networkShape": ",".join(str(u) for u in config.hidden),
+        "seed": str(config.seed),
+        "showTestData": str(config.show_test).lower(),
+        "discretize": str(config.discretize).lower(),
+        "percTrainData": str(config.train_percent),
+        **{tf: str(name in config.features).lower() for name, tf in _TF_FEATURES.items()},
+        "cosX": "false",  # features it has and we do not
+        "cosY": "false",
+        "problem": config.problem,
+    }
+    return TENSORFLOW_PLAYGROUND + "#" + "&".join(f"{key}={value}" for key, value in fields.items())

@@ -15,7 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import altair as alt
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import Colormap, Normalize
 from PIL import Image
 
 from mapping_lib import _checks
@@ -24,6 +26,9 @@ MIMETYPE = "application/vnd.vegalite.v5+json"
 """The one output type a static view emits. JupyterLab 4 draws it itself; the book draws it
 with the renderer in :mod:`mapping_lib.static.book`. No ``text/html`` beside it: JupyterLab
 would prefer that, and Altair's HTML loads Vega from a CDN."""
+
+IMAGE_COLORMAP = "gray_r"
+"""Grey images (digits) as the widgets show them: ink dark on a light ground."""
 
 PLAY_KEY = "mapping_lib"
 """Key in a spec's ``usermeta`` under which a view asks the book for a Play button."""
@@ -147,6 +152,31 @@ def gray_png_url(values: Any, *, low: float, high: float, scale: int = 1) -> str
     grey = np.clip((array - low) / (high - low), 0.0, 1.0)  # the caller's chosen display range
     pixels = np.round(grey * 255).astype(np.uint8)
     return png_url(np.kron(pixels, np.ones((scale, scale), dtype=np.uint8)))
+
+
+def colormap_png_url(values: Any, cmap: str | Colormap, *, low: float, high: float) -> str:
+    """A 2-D array as a colour PNG URL, one pixel per value, the way ``imshow`` colours it.
+
+    Args:
+        values: the 2-D array; NaN shows in the colormap's "bad" colour.
+        cmap: a Matplotlib colormap or its name.
+        low: the value drawn in the colormap's first colour.
+        high: the value drawn in its last colour; must be above ``low``.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"values must be a 2-D array, got shape {array.shape}")
+    if not low < high:
+        raise ValueError(f"low must be below high, got {low:g} and {high:g}")
+    rgba = plt.get_cmap(cmap)(Normalize(low, high, clip=True)(array))
+    return png_url(np.round(rgba[..., :3] * 255).astype(np.uint8))
+
+
+def image_url(image: np.ndarray) -> str:
+    """A grey image as the widget shows it: ink dark, over the image's own range (imshow's
+    default; a flat image gets a unit range)."""
+    low, high = float(image.min()), float(image.max())
+    return colormap_png_url(image, IMAGE_COLORMAP, low=low, high=high if high > low else low + 1)
 
 
 def records(columns: Mapping[str, Any]) -> list[dict[str, Any]]:
