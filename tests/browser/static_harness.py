@@ -65,7 +65,7 @@ def dataset_rows(page: Page, index: int, having: set[str]) -> list[dict[str, Any
             const plain = (row) => Object.fromEntries(Object.entries(row).filter(
                 ([, value]) => value === null || typeof value !== "object"));
             return names.map(name => view.data(name))
-                .filter(rows => rows.length && fields.every(field => field in rows[0]))
+                .filter(rows => rows && rows.length && fields.every(field => field in rows[0]))
                 .map(rows => rows.map(plain));
         }""",
         [index, sorted(having)],
