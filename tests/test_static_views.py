@@ -100,3 +100,11 @@ def test_the_book_renderer_writes_the_spec_and_loads_vega_before_require_js() ->
     assert VegaLiteRenderer.handle_mime(renderer, _Data("text/html", "<p>"), False) is None
     assert VegaLiteRenderer.handle_mime(renderer, _Data(views.MIMETYPE, spec), True) is None
     assert view_html(spec).startswith('<div class="mapping-static-view"')
+
+
+def test_round_ranges_have_short_steps_and_cover_the_range() -> None:
+    assert views.round_range(-2.3456, 3.98765) == (-2.35, 4.0, 0.05)
+    assert views.round_range(0.00123, 0.0456) == (0.001, 0.046, 0.0005)
+    assert views.round_range(-150, 2000) == (-160.0, 2000.0, 20.0)
+    with pytest.raises(ValueError, match="low must be below high"):
+        views.round_range(1.0, 1.0)

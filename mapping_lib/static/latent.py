@@ -17,7 +17,7 @@ import altair as alt
 import numpy as np
 
 from mapping_lib import _checks
-from mapping_lib.static.views import StaticView, gray_png_url, records, slider
+from mapping_lib.static.views import StaticView, gray_png_url, records, round_range, slider
 from mapping_lib.widgets.applications import decode_grid, latent_extent
 
 IMAGE_PX = 196
@@ -38,6 +38,15 @@ def grid_index(axis: str, low: float, high: float, steps: int, *, flip: bool = F
     spacing = (high - low) / (steps - 1)
     offset = f"({high} - {axis})" if flip else f"({axis} - {low})"
     return f"clamp(round({offset} / {spacing}), 0, {steps - 1})"
+
+
+def _axis_slider(name: str, low: float, high: float, start: float) -> alt.Parameter:
+    # Round steps and ends, so the slider shows short numbers; the start snaps to a step.
+    low, high, step = round_range(low, high)
+    digits = max(0, -int(np.floor(np.log10(step))))
+    return slider(
+        name, low, high, step, round(round(float(start) / step) * step, digits), f"{name} "
+    )
 
 
 def latent_view(
@@ -146,8 +155,8 @@ def latent_view(
         ),
     ).properties(width=IMAGE_PX, height=IMAGE_PX)
     params = [
-        slider("z1", x0, x1, (x1 - x0) / 200, float(start[0]), "z1 "),
-        slider("z2", y0, y1, (y1 - y0) / 200, float(start[1]), "z2 "),
+        _axis_slider("z1", x0, x1, start[0]),
+        _axis_slider("z2", y0, y1, start[1]),
     ]
     chart = (
         alt.hconcat(plane, image)

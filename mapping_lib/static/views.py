@@ -99,6 +99,23 @@ def slider(
     )
 
 
+def round_range(low: float, high: float, count: int = 200) -> tuple[float, float, float]:
+    """A slider range around [low, high] with a round step (1, 2 or 5 times a power of ten)
+    giving about ``count`` positions, ends rounded outwards to whole steps, so that the
+    values a slider shows read as short decimals."""
+    if not low < high:
+        raise ValueError(f"low must be below high, got {low:g} and {high:g}")
+    raw = (high - low) / _checks.positive_int("count", count)
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = next(factor * power for factor in (1, 2, 5, 10) if factor * power >= raw)
+    digits = max(0, int(-np.floor(np.log10(step))))
+    ends = (
+        round(float(np.floor(low / step) * step), digits),
+        round(float(np.ceil(high / step) * step), digits),
+    )
+    return ends[0], ends[1], round(float(step), digits)
+
+
 def choice(
     name: str,
     options: Sequence[Any],
