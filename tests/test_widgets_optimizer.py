@@ -85,6 +85,43 @@ def test_momentum_walks_match_the_heavy_ball_recurrence(surface, momentum, neste
     np.testing.assert_allclose(walk.points, reference, rtol=1e-3, atol=1e-4)
 
 
+def adagrad(learning_rate, initial_accumulator=0.1, epsilon=1e-7):
+    def rule(gradient, state, _t):
+        state["a"] = state.get("a", initial_accumulator) + gradient**2
+        return -learning_rate * gradient / np.sqrt(state["a"] + epsilon)
+
+    return rule
+
+
+def rmsprop(learning_rate, momentum, rho=0.9, epsilon=1e-7):
+    def rule(gradient, state, _t):
+        state["v"] = rho * state.get("v", 0.0) + (1 - rho) * gradient**2
+        state["m"] = momentum * state.get("m", 0.0) + learning_rate * gradient / np.sqrt(
+            state["v"] + epsilon
+        )
+        return -state["m"]
+
+    return rule
+
+
+@pytest.mark.parametrize("learning_rate", [0.01, 0.1, 0.5])
+def test_adagrad_walk_matches_the_written_out_update(learning_rate):
+    # Adagrad has no momentum: the 0.9 passed here must change nothing.
+    walk = optimizer_trajectory("rosenbrock", "adagrad", learning_rate, 0.9, None, 25)
+    rosenbrock = SURFACES["rosenbrock"]
+    reference = numpy_walk(rosenbrock, adagrad(learning_rate), rosenbrock.start, 25)
+    np.testing.assert_allclose(walk.points, reference, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9])
+@pytest.mark.parametrize("learning_rate", [0.001, 0.01])
+def test_rmsprop_walk_matches_the_written_out_update(learning_rate, momentum):
+    walk = optimizer_trajectory("saddle", "rmsprop", learning_rate, momentum, None, 25)
+    saddle = SURFACES["saddle"]
+    reference = numpy_walk(saddle, rmsprop(learning_rate, momentum), saddle.start, 25)
+    np.testing.assert_allclose(walk.points, reference, rtol=1e-3, atol=1e-4)
+
+
 @pytest.mark.parametrize("beta_1", [0.0, 0.5, 0.9])
 @pytest.mark.parametrize("learning_rate", [0.001, 0.01, 0.05])
 def test_adam_walk_matches_the_written_out_update(learning_rate, beta_1):
@@ -159,7 +196,7 @@ def test_a_surface_object_is_accepted_as_well_as_a_name():
     ("kwargs", "error", "message"),
     [
         ({"surface": "himmelblau"}, ValueError, "surface must be one of"),
-        ({"optimizer": "rmsprop"}, ValueError, "optimizer must be one of"),
+        ({"optimizer": "lbfgs"}, ValueError, "optimizer must be one of"),
         ({"learning_rate": 0.0}, ValueError, "learning_rate must be a positive number"),
         ({"learning_rate": "fast"}, TypeError, "learning_rate"),
         ({"momentum": 1.0}, ValueError, "momentum must be a number in"),
@@ -246,7 +283,7 @@ def test_explorer_start_defaults_to_the_surfaces_start():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"optimizer": "rmsprop"}, "optimizer must be one of"),
+        ({"optimizer": "lbfgs"}, "optimizer must be one of"),
         ({"learning_rate": 5.0}, "learning_rate must be a number in"),
         ({"momentum": 0.995}, "momentum must be a number in"),
         ({"start": (9.0, 0.0)}, r"start\[0\] must be a number in"),

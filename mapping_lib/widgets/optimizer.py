@@ -1,7 +1,8 @@
 """Optimizer explorer: gradient descent and its variants on 2-D loss surfaces.
 
 The pure part is :func:`optimizer_trajectory`: it puts a point on a surface in a
-``tf.Variable`` and lets a :mod:`mapping_lib.optim` optimizer walk it downhill,
+``tf.Variable`` and lets an optimizer (:mod:`mapping_lib.optim`'s SGD and Adam, Keras'
+Adagrad and RMSprop) walk it downhill,
 recording every point and loss. :func:`plot_trajectories` draws one or more
 walks on the contour plot next to their loss per step, and
 :func:`optimizer_explorer` wires both to sliders.
@@ -83,7 +84,10 @@ SURFACES: dict[str, Surface] = {
     )
 }
 
-OPTIMIZERS = ("sgd", "nesterov", "adam")
+OPTIMIZERS = ("sgd", "nesterov", "adam", "adagrad", "rmsprop")
+
+USES_MOMENTUM = {"sgd": "momentum", "nesterov": "momentum", "adam": "beta_1", "rmsprop": "momentum"}
+"""The optimizers that use the ``momentum`` setting, and what each calls it."""
 
 # The explorer's slider ranges, by control name.
 _SLIDER_RANGES: dict[str, tuple[float, float]] = {
@@ -122,16 +126,22 @@ def get_surface(surface: str | Surface) -> Surface:
 
 
 def make_optimizer(name: str, learning_rate: float, momentum: float) -> keras.optimizers.Optimizer:
-    """A :mod:`mapping_lib.optim` optimizer; ``momentum`` is Adam's ``beta_1``.
+    """The optimizer ``name`` with ``learning_rate`` and ``momentum``.
 
-    Both play the same role: how much of the running average of past gradients
-    each step keeps.
+    SGD (plain or Nesterov) and Adam come from :mod:`mapping_lib.optim`, where ``momentum``
+    is Adam's ``beta_1``: both say how much of the running average of past gradients each
+    step keeps. Adagrad and RMSprop are Keras' own; RMSprop takes ``momentum`` as it is,
+    Adagrad has none and ignores it (see :data:`USES_MOMENTUM`).
     """
     _checks.one_of("optimizer", name, OPTIMIZERS)
     learning_rate = _checks.positive_float("learning_rate", learning_rate)
     momentum = _checks.in_range("momentum", momentum, 0.0, 1.0)
     if name == "adam":
         return optim.Adam(learning_rate=learning_rate, beta_1=momentum)
+    if name == "adagrad":
+        return keras.optimizers.Adagrad(learning_rate=learning_rate)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=learning_rate, momentum=momentum)
     return optim.SGD(learning_rate=learning_rate, momentum=momentum, nesterov=name == "nesterov")
 
 
@@ -286,8 +296,9 @@ def render_optimizer(
     trajectory = optimizer_trajectory(
         surface, optimizer, learning_rate, momentum, (start_x, start_y), steps
     )
-    coefficient = "beta_1" if optimizer == "adam" else "momentum"
-    label = f"{optimizer}, lr={learning_rate:.3g}, {coefficient}={momentum:.2f}"
+    label = f"{optimizer}, lr={learning_rate:.3g}"
+    if optimizer in USES_MOMENTUM:
+        label += f", {USES_MOMENTUM[optimizer]}={momentum:.2f}"
     return plot_trajectories(surface, {label: trajectory}, title=describe(trajectory), stacked=True)
 
 
