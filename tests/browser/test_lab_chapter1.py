@@ -1,5 +1,6 @@
 """Chapter 1 in a live JupyterLab: run the whole notebook, then move the neuron explorer's w1
-slider and check that its picture is redrawn by the kernel."""
+slider and check that its picture is redrawn by the kernel; the static views render too (with
+JupyterLab's own Vega renderer) and follow their controls without the kernel."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ NOTEBOOK = "notebooks/01_mapping.ipynb"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Widget images in page order: neuron explorer, activation explorer, layer-warp explorer.
 NEURON_IMAGE, EXPLORERS = 0, 3
+# Static views in page order: neuron, activation, layer warp.
+ACTIVATION_VIEW, STATIC_VIEWS = 1, 3
 
 
 def test_neuron_explorer_redraws_when_w1_moves(lab_page: Page) -> None:
@@ -47,3 +50,17 @@ def test_neuron_explorer_redraws_when_w1_moves(lab_page: Page) -> None:
     assert widget_image_src(lab_page, NEURON_IMAGE) != src_before
     images.nth(NEURON_IMAGE).scroll_into_view_if_needed()
     screenshot(lab_page, "lab/01_mapping-neuron-after")
+
+    views = lab_page.locator(f"{ACTIVE_NOTEBOOK} .vega-embed")
+    assert views.count() == STATIC_VIEWS
+    activation = views.nth(ACTIVATION_VIEW)
+    activation.scroll_into_view_if_needed()
+    canvas = activation.locator("canvas").element_handle()
+    before = canvas.evaluate("canvas => canvas.toDataURL()")
+    activation.locator('select[name="f"]').select_option("relu")
+    lab_page.wait_for_function(
+        "([canvas, before]) => canvas.toDataURL() !== before",
+        arg=[canvas, before],
+        timeout=30_000,
+    )
+    screenshot(lab_page, "lab/01_mapping-activation-static")
