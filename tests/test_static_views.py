@@ -5,13 +5,18 @@ from __future__ import annotations
 import base64
 import io
 import json
+from types import SimpleNamespace
 
 import altair as alt
 import numpy as np
 import pytest
+from docutils import nodes
+from docutils.frontend import OptionParser
+from docutils.parsers.rst import Parser
+from docutils.utils import new_document
 from PIL import Image
 
-from mapping_lib.static import views
+from mapping_lib.static import book, views
 from mapping_lib.static.book import SCRIPTS, VegaLiteRenderer, view_html
 
 
@@ -108,3 +113,24 @@ def test_round_ranges_have_short_steps_and_cover_the_range() -> None:
     assert views.round_range(-150, 2000) == (-160.0, 2000.0, 20.0)
     with pytest.raises(ValueError, match="low must be below high"):
         views.round_range(1.0, 1.0)
+
+
+def _page(*raw_html: str) -> nodes.document:
+    document = new_document("page", OptionParser(components=(Parser,)).get_default_values())
+    for text in raw_html:
+        document += nodes.raw("", text, format="html")
+    return document
+
+
+def test_pages_without_widget_views_do_not_load_the_widget_manager() -> None:
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    env = SimpleNamespace(docname="chapter")
+    app = SimpleNamespace(env=env)
+    for key in ("ipywidgets_state", "ipywidgets_0", "mapping_static_vega"):
+        NbMetadataCollector.add_js_file(env, "chapter", key, None, {})
+    widget = '<script type="application/vnd.jupyter.widget-view+json">{}</script>'
+    book.drop_unused_widget_scripts(app, _page(widget, "<p>text</p>"))
+    assert len(NbMetadataCollector.get_js_files(env, "chapter")) == 3  # a widget is shown
+    book.drop_unused_widget_scripts(app, _page("<p>only a static view</p>"))
+    assert list(NbMetadataCollector.get_js_files(env, "chapter")) == ["mapping_static_vega"]

@@ -7,6 +7,10 @@ Vega-Lite and vega-embed (so nothing comes from a CDN) and ``static-views.js``.
 
 The Vega bundles get a priority below the widget scripts' (500): loaded after require.js they
 would register as anonymous AMD modules and break the widgets on the same page.
+
+As a Sphinx extension (``_config.yml``), the module also keeps the widget manager (3.6 MB) off
+pages that show no widget: a chapter whose kernel-backed explorers are all left out of the
+book (``remove-output``) still carries their saved state, for which myst-nb would load it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ SCRIPTS = (
 """(key, path under _static, script attributes) of what a page with a static view loads."""
 
 HTML_BUILDERS = ("html", "dirhtml", "singlehtml")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def view_html(spec: dict[str, Any]) -> str:
@@ -57,3 +62,24 @@ class VegaLiteRenderer:
         for key, path, attributes in SCRIPTS:
             renderer.add_js_file(key, path, dict(attributes))
         return [nodes.raw("", view_html(spec), format="html", classes=["output"])]
+
+
+def shows_widgets(doctree: nodes.document) -> bool:
+    """Whether a rendered page holds at least one widget view."""
+    return any(WIDGET_VIEW in node.astext() for node in doctree.findall(nodes.raw))
+
+
+def drop_unused_widget_scripts(app: Any, doctree: nodes.document) -> None:
+    """Sphinx ``doctree-read``: forget the widget scripts of a page that shows no widget."""
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    if shows_widgets(doctree):
+        return
+    scripts = NbMetadataCollector.get_js_files(app.env, app.env.docname)
+    for key in [key for key in scripts if key.startswith("ipywidgets_")]:
+        del scripts[key]
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.connect("doctree-read", drop_unused_widget_scripts)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
