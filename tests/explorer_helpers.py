@@ -1,8 +1,14 @@
-"""Helpers shared by the explorer tests: an activation reference and a redraw check."""
+"""Helpers shared by the explorer tests: an activation reference, a redraw check, and the
+pictures and inline data of static views."""
 
 from __future__ import annotations
 
+import base64
+import io
+from typing import Any
+
 import numpy as np
+from PIL import Image
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -30,3 +36,23 @@ def redraws(explorer, control, value):
     explorer.controls[control].value = value
     after = bytes(explorer.image.value)
     assert after.startswith(PNG_SIGNATURE) and after != before
+
+
+def decoded(url: str) -> np.ndarray:
+    """The RGB pixels of a ``data:image/png`` URL."""
+    png = base64.b64decode(url.removeprefix("data:image/png;base64,"))
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def inline_rows(spec: Any, field: str) -> list[dict]:
+    """The inline data rows of ``spec`` (anywhere inside it) that have ``field``."""
+    if isinstance(spec, dict):
+        values = spec.get("values")
+        if isinstance(values, list) and values and field in values[0]:
+            return values
+        spec = list(spec.values())
+    if isinstance(spec, list):
+        for item in spec:
+            if rows := inline_rows(item, field):
+                return rows
+    return []

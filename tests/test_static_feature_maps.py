@@ -3,8 +3,6 @@ its refusals. A tiny untrained CNN is enough: the view must show what the layers
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from typing import Any
 
@@ -12,8 +10,8 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from explorer_helpers import decoded, inline_rows
 from matplotlib.colors import Normalize
-from PIL import Image
 
 from mapping_lib.plot import CLASS_COLORS
 from mapping_lib.static.feature_maps import MAX_IMAGES, feature_map_view, map_range
@@ -42,25 +40,6 @@ def model() -> keras.Sequential:
 def spec(model: keras.Sequential) -> dict:
     view = feature_map_view(model, IMAGES, LABELS, class_names=CLASSES, index=1, layer="parts")
     return view.to_dict()
-
-
-def decoded(url: str) -> np.ndarray:
-    png = base64.b64decode(url.removeprefix("data:image/png;base64,"))
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-
-
-def inline_rows(spec: Any, field: str) -> list[dict]:
-    """The inline data rows of ``spec`` (anywhere inside it) that have ``field``."""
-    if isinstance(spec, dict):
-        values = spec.get("values")
-        if isinstance(values, list) and values and field in values[0]:
-            return values
-        spec = list(spec.values())
-    if isinstance(spec, list):
-        for item in spec:
-            if rows := inline_rows(item, field):
-                return rows
-    return []
 
 
 def marks(spec: Any) -> list[dict]:

@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
-from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from explorer_helpers import decoded, inline_rows
 from matplotlib.colors import Normalize, to_hex
-from PIL import Image
 
 from mapping_lib.static.kernels import MAX_IMAGES, kernel_view
 from mapping_lib.static.views import colormap_png_url
 from mapping_lib.widgets.kernels import KERNEL_PRESETS, kernel_effect
 
 IMAGES = np.random.default_rng(1).random((3, 9, 7), dtype=np.float32)
-
-
-def decoded(url: str) -> np.ndarray:
-    png = base64.b64decode(url.removeprefix("data:image/png;base64,"))
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-
-
-def inline_rows(spec: Any, field: str) -> list[dict]:
-    """The inline data rows of ``spec`` (anywhere inside it) that have ``field``."""
-    if isinstance(spec, dict):
-        values = spec.get("values")
-        if isinstance(values, list) and values and field in values[0]:
-            return values
-        spec = list(spec.values())
-    if isinstance(spec, list):
-        for item in spec:
-            if rows := inline_rows(item, field):
-                return rows
-    return []
 
 
 @pytest.fixture(scope="module")

@@ -3,17 +3,15 @@ an image and a layer are the library's feature maps (in the widget's colours) an
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from explorer_helpers import decoded
 from harness import PageLog
 from matplotlib.colors import Normalize
-from PIL import Image
 from playwright.sync_api import Page
 from static_harness import dataset_rows, page_of_views, set_signal
 
@@ -40,12 +38,6 @@ def tiny_cnn() -> keras.Sequential:
             keras.layers.Dense(len(CLASSES)),
         ]
     )
-
-
-def decoded(url: str) -> np.ndarray:
-    """The RGB pixels of a ``data:image/png`` URL."""
-    png = base64.b64decode(url.removeprefix("data:image/png;base64,"))
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
 
 
 def widget_colours(maps: np.ndarray) -> np.ndarray:

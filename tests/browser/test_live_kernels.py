@@ -3,16 +3,14 @@ image are the library's filtered image (in the widget's colours) and the preset'
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from explorer_helpers import decoded
 from harness import PageLog
 from matplotlib.colors import Normalize
-from PIL import Image
 from playwright.sync_api import Page
 from static_harness import dataset_rows, page_of_views, set_signal
 
@@ -20,12 +18,6 @@ from mapping_lib.static.kernels import kernel_view
 from mapping_lib.widgets.kernels import KERNEL_PRESETS, apply_kernel
 
 IMAGES = np.random.default_rng(3).random((3, 10, 12), dtype=np.float32)
-
-
-def decoded(url: str) -> np.ndarray:
-    """The RGB pixels of a ``data:image/png`` URL."""
-    png = base64.b64decode(url.removeprefix("data:image/png;base64,"))
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
 
 
 def colours(values: np.ndarray, cmap: str, low: float, high: float) -> np.ndarray:
