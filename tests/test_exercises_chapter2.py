@@ -176,3 +176,32 @@ def test_none_and_think_exercises_are_not_judged(exercise_id: str) -> None:
     assert check(exercise_id, None).correct is None
     if exercise_id in ("2.5", "2.8"):
         assert check(exercise_id, "because h squared").correct is None
+
+
+def stack_deltas(z_values, kernels, top_delta):
+    deltas = [top_delta]
+    for layer in range(len(kernels) - 1, 0, -1):
+        deltas.insert(0, (deltas[0] @ kernels[layer].T) * (z_values[layer - 1] > 0))
+    return deltas
+
+
+def test_the_initialisation_and_recursion_exercises() -> None:
+    he_std = math.sqrt(2 / 288)
+    assert check("2.9", he_std).correct is True
+    _wrong("2.9", 2 / 288, "variance, not the standard deviation", hidden=he_std)
+    _wrong("2.9", math.sqrt(1 / 288), "tanh layers, not ReLU", hidden=he_std)
+    _wrong("2.9", math.sqrt(2 / (288 + 576)), "Xavier", hidden=he_std)
+    _wrong("2.9", math.sqrt(2 / 9), "one channel", hidden=he_std)
+    assert check("2.10", stack_deltas).correct is True
+
+    def no_slope(z_values, kernels, top_delta):
+        deltas = [top_delta]
+        for layer in range(len(kernels) - 1, 0, -1):
+            deltas.insert(0, deltas[0] @ kernels[layer].T)
+        return deltas
+
+    _wrong("2.10", no_slope, "delta of layer 1")
+    _wrong("2.10", lambda z_values, kernels, top_delta: [top_delta], "must return a tuple of")
+    _wrong("2.10", lambda z_values, kernels, top_delta: None, "returned None")
+    with pytest.raises(TypeError, match="z_values, kernels, top_delta"):
+        check("2.10", lambda z, k: None)

@@ -221,3 +221,65 @@ def _adam(answer: Any) -> tuple[bool, str]:
 
 
 exercise("2.8", "think", "Adam at the saddle and late in the valley")(None)
+
+CONV_FAN_IN = 3 * 3 * 32  # exercise 2.9: the seed CNN's second convolution, 3x3 over 32 channels
+CONV_FAN_OUT = 3 * 3 * 64  # ... with 64 filters: what Xavier would also use
+
+
+@exercise("2.9", "compute", "He initialisation: the weights' standard deviation for a fan-in")
+def _he_std(answer: Any) -> tuple[bool, str]:
+    from mapping_lib import initialisation
+
+    he = initialisation.weight_variance("he", CONV_FAN_IN)
+    slips = {
+        "for the variance, not the standard deviation": he,
+        "with Var[w] = 1/n_in, the rule for linear or tanh layers, not ReLU": math.sqrt(
+            initialisation.weight_variance("lecun", CONV_FAN_IN)
+        ),
+        "with Xavier's 2/(n_in + n_out), made for tanh, not ReLU": math.sqrt(
+            initialisation.weight_variance("xavier", CONV_FAN_IN, CONV_FAN_OUT)
+        ),
+        "with the fan-in of one channel (3·3) instead of all 32": math.sqrt(2 / 9),
+    }
+    return _judge("2.9", answer, math.sqrt(he), slips)
+
+
+DELTA_ARGS = ("z_values", "kernels", "top_delta")
+
+
+def _deltas_reference(
+    x: np.ndarray, kernels: list[np.ndarray], upstream: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(Z^1..Z^L, dL/dZ^1..dL/dZ^L) of a ReLU stack from GradientTape, in float64."""
+    z_values = []
+    with tf.GradientTape() as tape:
+        values = tf.constant(x)
+        for kernel in kernels:
+            z = values @ tf.constant(kernel)
+            tape.watch(z)
+            z_values.append(z)
+            values = tf.nn.relu(z)
+        loss = tf.reduce_sum(values * upstream)
+    deltas = tape.gradient(loss, z_values)
+    return [z.numpy() for z in z_values], [d.numpy() for d in deltas]
+
+
+@exercise("2.10", "code", "The backward recursion of a ReLU stack: every Δ^l from Δ^L")
+def _deltas(answer: Any) -> tuple[bool, str]:
+    function = _takes("2.10", answer, DELTA_ARGS)
+    rng = np.random.default_rng(10)
+    for widths in ((3, 4, 2), (5, 6, 6, 4, 3)):
+        kernels = [rng.normal(size=(m, n)) for m, n in zip(widths, widths[1:])]
+        x = rng.normal(size=(7, widths[0]))
+        upstream = rng.normal(size=(7, widths[-1]))
+        z_values, expected = _deltas_reference(x, kernels, upstream)
+        case = f"a stack of {len(kernels)} layers of widths {widths}"
+        args = ([z.copy() for z in z_values], [k.copy() for k in kernels], expected[-1].copy())
+        got, why = _call(function, args, len(kernels))
+        if got is None:
+            return False, f"for {case} your function {why}"
+        for layer, (g, e) in enumerate(zip(got, expected), start=1):
+            failed = same_array("2.10", g, e, f"{case}, delta of layer {layer}", atol=1e-9)
+            if failed:
+                return failed
+    return True, "right for stacks of 2 and 4 layers"
