@@ -11,7 +11,7 @@ import pytest
 from mapping_lib.exercises import EXERCISES, check
 from mapping_lib.exercises import chapter1 as ch1
 
-IDS = [f"1.{k}" for k in range(1, 9)]
+IDS = [f"1.{k}" for k in range(1, 11)]
 
 
 def _distance() -> float:
@@ -53,6 +53,7 @@ SOLUTIONS = {
     "1.4": forward,
     "1.5": cross_entropy,
     "1.6": math.log(1 + 3 / math.e),
+    "1.9": -np.mean(np.log([0.9, 0.6, 0.8, 0.7])),
 }
 
 
@@ -65,7 +66,8 @@ def _assert_hidden(message: str, value: float) -> None:
 
 def test_all_registered_with_kinds():
     assert [EXERCISES[i].kind for i in IDS] == [
-        "compute", "compute", "compute", "code", "code", "compute", "think", "think"
+        "compute", "compute", "compute", "code", "code", "compute", "think", "think",
+        "compute", "think",
     ]  # fmt: skip
 
 
@@ -80,7 +82,7 @@ def test_none_is_no_answer_yet(exercise_id):
     assert check(exercise_id, None).correct is None
 
 
-@pytest.mark.parametrize("exercise_id", ["1.7", "1.8"])
+@pytest.mark.parametrize("exercise_id", ["1.7", "1.8", "1.10"])
 def test_think_exercises_have_no_verdict(exercise_id):
     verdict = check(exercise_id, "some text")
     assert verdict.correct is None and "model answer" in verdict.message
@@ -101,6 +103,11 @@ def test_think_exercises_have_no_verdict(exercise_id):
         ("1.6", math.log(1 + 9 / math.e), "10 classes"),
         ("1.6", math.log(4), "equal scores"),
         ("1.6", 0.0, "too small"),
+        ("1.9", 0.9 * 0.6 * 0.8 * 0.7, "likelihood itself"),
+        ("1.9", -np.sum(np.log([0.9, 0.6, 0.8, 0.7])), "sum over the examples"),
+        ("1.9", -np.mean(np.log([0.9, 0.4, 0.2, 0.7])), "for a label 0 it is 1 - p"),
+        ("1.9", -np.mean(np.log10([0.9, 0.6, 0.8, 0.7])), "natural logarithm"),
+        ("1.9", 1.0, "too large"),
     ],
 )
 def test_wrong_numbers_fail_without_the_answer(exercise_id, wrong, says):
@@ -179,6 +186,7 @@ def test_naive_cross_entropy_is_caught_at_the_overflow():
         ("1.2", [235146], TypeError),
         ("1.3", "small", TypeError),
         ("1.6", float("inf"), ValueError),
+        ("1.9", "0.3", TypeError),
         ("1.4", 3.0, TypeError),
         ("1.4", lambda x: x, TypeError),
         ("1.5", np.array([1.0]), TypeError),

@@ -237,7 +237,43 @@ def check_softmax_twice(answer: Any) -> tuple[bool, str]:
     return close_to(value, expected)
 
 
-# --- 1.7 and 1.8: think --------------------------------------------------------------------
+# --- 1.9: cross-entropy as maximum likelihood ---------------------------------------------
+
+LIKELIHOOD_LABELS = np.array([1, 0, 0, 1])
+LIKELIHOOD_P = np.array([0.9, 0.4, 0.2, 0.7])  # the model's probability of class 1
+
+
+def _bernoulli_probabilities(p_true: np.ndarray) -> np.ndarray:
+    """The probability the model gives each observed label, with ``p_true`` as P(class 1)."""
+    return np.where(LIKELIHOOD_LABELS == 1, p_true, 1 - p_true)
+
+
+@exercise("1.9", "compute", "the mean negative log-likelihood of four labels")
+def check_likelihood(answer: Any) -> tuple[bool, str]:
+    """-mean(log P(y_i)) under the Bernoulli model: the binary cross-entropy, from Keras."""
+    value = number("1.9", answer)
+    labels = LIKELIHOOD_LABELS.astype("float32")[:, None]
+    expected = float(
+        tf.keras.losses.BinaryCrossentropy()(labels, LIKELIHOOD_P.astype("float32")[:, None])
+    )
+    observed = _bernoulli_probabilities(LIKELIHOOD_P)
+    mistakes = {
+        "that is the likelihood itself; take its logarithm": float(np.prod(observed)),
+        "that is the sum over the examples; the loss is their mean": float(-np.log(observed).sum()),
+        "that uses the probability of class 1 for every example; for a label 0 it is 1 - p": float(
+            -np.log(LIKELIHOOD_P).mean()
+        ),
+        "that uses log base 10; cross-entropy uses the natural logarithm": float(
+            -np.log10(observed).mean()
+        ),
+    }
+    for message, wrong in mistakes.items():
+        if math.isclose(value, wrong, rel_tol=1e-3):
+            return False, message
+    return close_to(value, expected, rel=1e-4)
+
+
+# --- 1.7, 1.8 and 1.10: think --------------------------------------------------------------------
 
 
 @exercise("1.7", "think", "why no single neuron computes XOR, and how one hidden layer does")
@@ -248,3 +284,8 @@ def xor_model_answer() -> None:
 @exercise("1.8", "think", "why the circle network needs three units in its first hidden layer")
 def warp_model_answer() -> None:
     """Continuous one-to-one maps of the plane cannot free the disk from the ring."""
+
+
+@exercise("1.10", "think", "which initial weights break the symmetry between hidden units")
+def symmetry_model_answer() -> None:
+    """Different output weights break it; all-zero weights freeze a tanh network."""

@@ -21,10 +21,10 @@ from playwright.sync_api import Page
 
 NOTEBOOK = "notebooks/01_mapping.ipynb"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# Widget images in page order: neuron explorer, activation explorer, layer-warp explorer.
-NEURON_IMAGE, EXPLORERS = 0, 3
-# Static views in page order: neuron, activation, layer warp.
-ACTIVATION_VIEW, STATIC_VIEWS = 1, 3
+# Widget images in page order: neuron, activation, approximation and layer-warp explorers.
+NEURON_IMAGE, EXPLORERS = 0, 4
+# Static views in page order: neuron, activation, approximation, layer warp.
+ACTIVATION_VIEW, STATIC_VIEWS = 1, 4
 
 
 def test_neuron_explorer_redraws_when_w1_moves(lab_page: Page) -> None:
