@@ -13,7 +13,13 @@ from mapping_lib.exercises import EXERCISES, check, exercise
 from mapping_lib.exercises.registry import close_to, number
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-CHAPTERS = {"1": "01_mapping", "2": "02_backprop", "3": "03_cnn", "4": "04_training"}
+CHAPTERS = {
+    "1": "01_mapping",
+    "2": "02_backprop",
+    "3": "03_cnn",
+    "4": "04_training",
+    "5": "05_applications",
+}
 
 
 def _cells(stem: str) -> list[dict]:

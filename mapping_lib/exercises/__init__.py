@@ -24,7 +24,7 @@ __all__ = ["EXERCISES", "Exercise", "Verdict", "check", "exercise"]
 
 def _load_chapters() -> None:
     # The chapter modules register their exercises when imported.
-    from mapping_lib.exercises import chapter1, chapter2, chapter3, chapter4  # noqa: F401
+    from mapping_lib.exercises import chapter1, chapter2, chapter3, chapter4, chapter5  # noqa: F401
 
 
 _load_chapters()
