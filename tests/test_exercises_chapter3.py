@@ -48,12 +48,13 @@ SOLUTIONS = {
     "3.5": receptive_field,
     "3.6": max_pool_backward,
     "3.7": conv2d_matmul,
+    "3.9": (256 + 1) * 64,
 }
 
 
-def test_chapter_3_has_eight_exercises_of_all_kinds():
+def test_chapter_3_has_ten_exercises_of_all_kinds():
     ids = [key for key in EXERCISES if key.startswith("3.")]
-    assert ids == [f"3.{k}" for k in range(1, 9)]
+    assert ids == [f"3.{k}" for k in range(1, 11)]
     kinds = [EXERCISES[key].kind for key in ids]
     assert all(kinds.count(kind) >= 2 for kind in ("compute", "code", "think"))
 
@@ -111,7 +112,12 @@ def pool_everything(x, upstream):  # the upstream spread evenly: average pooling
     return np.kron(upstream, np.full((2, 2), 0.25))
 
 
-HIDDEN = {"3.1": str(CONV1D.astype(int).tolist()), "3.2": str(SIZE), "3.3": f"{RATIO:.0f}"}
+HIDDEN = {
+    "3.1": str(CONV1D.astype(int).tolist()),
+    "3.2": str(SIZE),
+    "3.3": f"{RATIO:.0f}",
+    "3.9": str((256 + 1) * 64),
+}
 WRONG = {  # exercise id -> (wrong answer, words the message must contain)
     "3.1": (np.convolve(ch3.SIGNAL, ch3.KERNEL_1D, mode="valid"), "flipped"),
     "3.1-length": (np.correlate(ch3.SIGNAL, ch3.KERNEL_1D, mode="same"), "positions"),
@@ -130,6 +136,9 @@ WRONG = {  # exercise id -> (wrong answer, words the message must contain)
     "3.7": (lambda x, k, s: tf.nn.conv2d(x, k, 1, "VALID"), "shape"),
     "3.7-raises": (lambda x, k, s: x @ k, "raised"),
     "3.7-bias": (lambda x, k, s: conv2d_matmul(x, k, s) + 0.1, "off by up to 0.1"),
+    "3.9": (256 * 64, "biases"),
+    "3.9-image": (14 * 14 * 257 * 64, "size of the image"),
+    "3.9-small": (257 * 32, "too small"),
 }
 
 
@@ -159,6 +168,7 @@ MALFORMED = [
     ("3.6", np.zeros((2, 2))),
     ("3.6", lambda x: x),
     ("3.7", lambda x, kernel: x),
+    ("3.9", "many"),
 ]
 
 
@@ -168,7 +178,7 @@ def test_a_malformed_answer_raises(exercise_id, answer):
         check(exercise_id, answer)
 
 
-@pytest.mark.parametrize("exercise_id", [f"3.{k}" for k in range(1, 9)])
+@pytest.mark.parametrize("exercise_id", [f"3.{k}" for k in range(1, 11)])
 def test_none_and_think_exercises_are_not_judged(exercise_id):
     verdict = check(exercise_id, None)
     assert verdict.correct is None

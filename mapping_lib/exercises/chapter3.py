@@ -211,3 +211,28 @@ def _conv2d_matmul(answer: Any) -> tuple[bool, str]:
 @exercise("3.8", "think", "Why the receptive-field check avoids max pooling")
 def _footprint_check() -> None:
     """Max pooling routes the gradient to one pixel per window; random kernels can cancel."""
+
+
+POINTWISE = {"size": 14, "channels": 256, "filters": 64}  # a 1x1 convolution, with biases
+
+
+@exercise("3.9", "compute", "The parameters of a 1x1 convolution")
+def _pointwise_parameters(answer: Any) -> tuple[bool, str]:
+    """(C_in + 1) * C_out for POINTWISE, counted by a Keras-compatible layer."""
+    value = number("3.9", answer)
+    n, c, f = (POINTWISE[key] for key in ("size", "channels", "filters"))
+    layer = layers.Conv2D(f, 1)
+    layer.build((None, n, n, c))
+    expected = layer.count_params()
+    if value == expected:
+        return True, "that is the number of parameters"
+    if value == c * f:
+        return False, "count the biases too: one per output channel"
+    if value == n * n * (c + 1) * f:
+        return False, "a convolution's weights do not depend on the size of the image"
+    return False, close_to(value, expected)[1]
+
+
+@exercise("3.10", "think", "Equivariance against invariance")
+def _equivariance_invariance() -> None:
+    """Conv: f(shift x) = shift f(x); global pooling: g(shift x) = g(x), up to borders/strides."""
