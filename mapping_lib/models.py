@@ -6,6 +6,8 @@ train the very same mapping instead of three copies of it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from mapping_lib import _checks
@@ -44,3 +46,52 @@ def seed_cnn(
         ],
         name=f"seed_cnn_{layers_from}",
     )
+
+
+@keras.saving.register_keras_serializable(package="mapping_lib")
+class ResidualBlock(keras.layers.Layer):
+    """``relu(x + BN(conv(relu(BN(conv(x))))))``: two 3×3 convolutions and a shortcut.
+
+    He et al. (2016): the block learns the *change* F(x) to its input rather than a
+    whole new mapping, and the identity path carries the gradient past the block
+    unchanged, which is what lets very deep networks train. The input must already
+    have ``filters`` channels, so the shortcut needs no projection.
+
+    Args:
+        filters: number of channels, in and out.
+        kernel_size: side of both convolution kernels (odd, so "same" padding centres them).
+    """
+
+    def __init__(self, filters: int, kernel_size: int = 3, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.filters = _checks.positive_int("filters", filters)
+        self.kernel_size = _checks.positive_int("kernel_size", kernel_size)
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        conv = dict(padding="same", use_bias=False)  # BN's shift makes a bias redundant
+        self.conv1 = keras.layers.Conv2D(filters, kernel_size, **conv)
+        self.norm1 = keras.layers.BatchNormalization()
+        self.conv2 = keras.layers.Conv2D(filters, kernel_size, **conv)
+        self.norm2 = keras.layers.BatchNormalization()
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        if len(input_shape) != 4 or input_shape[-1] != self.filters:
+            raise ValueError(
+                f"input must be (batch, height, width, {self.filters}) for filters="
+                f"{self.filters}, got {tuple(input_shape)}"
+            )
+        self.conv1.build(input_shape)
+        self.norm1.build(input_shape)
+        self.conv2.build(input_shape)
+        self.norm2.build(input_shape)
+
+    def call(self, x: Any, training: bool | None = None) -> Any:
+        change = keras.ops.relu(self.norm1(self.conv1(x), training=training))
+        change = self.norm2(self.conv2(change), training=training)
+        return keras.ops.relu(x + change)
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size}
