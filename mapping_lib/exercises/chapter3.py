@@ -3,15 +3,20 @@ receptive fields, the max-pooling mask and im2col."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from mapping_lib import conv, layers
-from mapping_lib.exercises.registry import callable_answer, close_to, exercise, number, same_array
+from mapping_lib.exercises.registry import (
+    call_answer,
+    callable_answer,
+    close_to,
+    exercise,
+    number,
+    same_array,
+)
 from mapping_lib.widgets.sliding_window import window_geometry
 
 SIGNAL = np.array([3, 1, 0, 2, 4, 1], dtype=np.float64)
@@ -34,25 +39,6 @@ def _differs(got: Any, expected: np.ndarray, case: str, atol: float) -> tuple[bo
     except (TypeError, ValueError):
         return False, f"for {case} your function returned {type(got).__name__}, not an array"
     return same_array("3.x", got, expected, case, atol=atol)
-
-
-def _call(exercise_id: str, function: Callable, args: tuple) -> tuple[Any, str | None]:
-    """``function(*args)`` and None, or None and why it failed (a wrong answer, not an error)."""
-    try:
-        inspect.signature(function).bind(*args)
-    except TypeError:
-        raise TypeError(
-            f"the answer to {exercise_id} must be a function of {len(args)} argument(s)"
-        ) from None
-    except ValueError:  # a builtin without a signature: just try it
-        pass
-    try:
-        result = function(*args)
-    except Exception as error:  # the reader's bug: report it as a wrong answer
-        return None, f"your function raised {type(error).__name__}: {error}"
-    if result is None:
-        return None, "your function returned None: return your result"
-    return result, None
 
 
 @exercise("3.1", "compute", "A 1-D convolution by hand")
@@ -134,7 +120,7 @@ def _receptive_field_code(answer: Any) -> tuple[bool, str]:
     """``receptive_field(stack)`` -> (r, j) for a list of (window, stride) pairs."""
     function = callable_answer("3.5", answer)
     for case, stack in STACKS.items():
-        got, failure = _call("3.5", function, (list(stack),))
+        got, failure = call_answer("3.5", function, (list(stack),))
         if failure:
             return False, f"for {case}: {failure}"
         whole = isinstance(got, tuple | list) and len(got) == 2
@@ -167,7 +153,7 @@ def _max_pool_backward(answer: Any) -> tuple[bool, str]:
     rng = np.random.default_rng(4)
     for case, x in _pooling_cases().items():
         upstream = rng.normal(size=(x.shape[0] // 2, x.shape[1] // 2))
-        got, failure = _call("3.6", function, (x.copy(), upstream.copy()))
+        got, failure = call_answer("3.6", function, (x.copy(), upstream.copy()))
         if failure:
             return False, f"for {case}: {failure}"
         with tf.device("/CPU:0"):  # TensorFlow's CPU kernel: the first maximum wins a tie
@@ -197,7 +183,7 @@ def _conv2d_matmul(answer: Any) -> tuple[bool, str]:
     for case, (x_shape, kernel_shape, stride) in CONV_CASES.items():
         x = rng.normal(size=x_shape).astype(np.float32)
         kernel = rng.normal(size=kernel_shape).astype(np.float32)
-        got, failure = _call("3.7", function, (x.copy(), kernel.copy(), stride))
+        got, failure = call_answer("3.7", function, (x.copy(), kernel.copy(), stride))
         if failure:
             return False, f"for {case}: {failure}"
         with tf.device("/CPU:0"):  # float32 everywhere (a GPU may multiply in TF32)

@@ -4,7 +4,6 @@ and two questions about imbalance and model selection."""
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from mapping_lib import selection
-from mapping_lib.exercises.registry import callable_answer, close_to, exercise, number
+from mapping_lib.exercises.registry import call_answer, callable_answer, close_to, exercise, number
 
 GENERATOR = {"images": 60_000, "validation_split": 0.25, "flow_batch": 48, "fit_batch": 128}
 ACCURACY = {"accuracy": 0.9, "classes": 10}
@@ -24,25 +23,6 @@ SCHEDULES = [  # (peak, warmup_steps, decay_steps, alpha)
     (3e-3, 50, 200, 0.01),
     (1.0, 1, 9, 0.5),
 ]
-
-
-def _call(exercise_id: str, function: Callable, args: tuple) -> tuple[Any, str | None]:
-    """``function(*args)`` and None, or None and why it failed (a wrong answer, not an error)."""
-    try:
-        inspect.signature(function).bind(*args)
-    except TypeError:
-        raise TypeError(
-            f"the answer to {exercise_id} must be a function of {len(args)} argument(s)"
-        ) from None
-    except ValueError:  # a builtin without a signature: just try it
-        pass
-    try:
-        result = function(*args)
-    except Exception as error:  # the reader's bug: report it as a wrong answer
-        return None, f"your function raised {type(error).__name__}: {error}"
-    if result is None:
-        return None, "your function returned None: return your result"
-    return result, None
 
 
 @exercise("4.1", "compute", "Steps per epoch with a validation split and a generator")
@@ -122,7 +102,7 @@ def _warmup_cosine(answer: Any) -> tuple[bool, str]:
     for peak, warmup, decay, alpha in SCHEDULES:
         schedule = _keras_schedule(peak, warmup, decay, alpha)
         for step in sorted({0, warmup // 2, warmup, warmup + decay // 3, warmup + decay}):
-            got, failure = _call("4.4", function, (step, peak, warmup, decay, alpha))
+            got, failure = call_answer("4.4", function, (step, peak, warmup, decay, alpha))
             case = f"step {step} of peak={peak}, warmup_steps={warmup}, decay_steps={decay}"
             if failure:
                 return False, f"for {case}: {failure}"
@@ -159,7 +139,7 @@ def _threshold_code(answer: Any) -> tuple[bool, str]:
     """``threshold_at_precision(y_true, scores, min_precision)``: most recall at that precision."""
     function = callable_answer("4.5", answer)
     for case, (labels, scores, target) in _threshold_cases().items():
-        got, failure = _call("4.5", function, (labels.copy(), scores.copy(), target))
+        got, failure = call_answer("4.5", function, (labels.copy(), scores.copy(), target))
         if failure:
             return False, f"for {case}: {failure}"
         try:

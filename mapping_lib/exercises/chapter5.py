@@ -4,15 +4,14 @@ written by hand, and two questions about held-out speakers and position codes.""
 
 from __future__ import annotations
 
-import inspect
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from mapping_lib import attention, audio, recommend
 from mapping_lib.exercises.registry import (
+    call_answer,
     callable_answer,
     close_to,
     exercise,
@@ -24,25 +23,6 @@ SPECTROGRAM = {"seconds": 1.5, "sample_rate": 16_000, "frame_length": 400, "fram
 ATTENTION_QUERY = [1.0, 2.0, 0.0, 1.0]
 ATTENTION_KEYS = [[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0], [2.0, 1.0, 0.0, 0.0]]
 FACTORIZATION = {"users": 600, "items": 300, "rank": 3}
-
-
-def _call(exercise_id: str, function: Callable, args: tuple) -> tuple[Any, str | None]:
-    """``function(*args)`` and None, or None and why it failed (a wrong answer, not an error)."""
-    try:
-        inspect.signature(function).bind(*args)
-    except TypeError:
-        raise TypeError(
-            f"the answer to {exercise_id} must be a function of {len(args)} argument(s)"
-        ) from None
-    except ValueError:  # a builtin without a signature: just try it
-        pass
-    try:
-        result = function(*args)
-    except Exception as error:  # the reader's bug: report it as a wrong answer
-        return None, f"your function raised {type(error).__name__}: {error}"
-    if result is None:
-        return None, "your function returned None: return your result"
-    return result, None
 
 
 @exercise("5.1", "compute", "The number of frames of a log-mel spectrogram")
@@ -135,7 +115,7 @@ def _causal_attention(answer: Any) -> tuple[bool, str]:
     """``causal_attention(q, k, v) -> (outputs, weights)`` against the library's attention."""
     function = callable_answer("5.4", answer)
     for case, (q, k, v) in _attention_cases().items():
-        got, failure = _call("5.4", function, (q.copy(), k.copy(), v.copy()))
+        got, failure = call_answer("5.4", function, (q.copy(), k.copy(), v.copy()))
         if failure:
             return False, f"for {case}: {failure}"
         if not isinstance(got, tuple | list) or len(got) != 2:
@@ -183,7 +163,7 @@ def _bag_of_words(answer: Any) -> tuple[bool, str]:
     """``count_vector(ids, vocab_size)``: (N, T) padded token ids to (N, V) word counts."""
     function = callable_answer("5.5", answer)
     for case, (ids, vocab_size) in _token_cases().items():
-        got, failure = _call("5.5", function, (ids.copy(), vocab_size))
+        got, failure = call_answer("5.5", function, (ids.copy(), vocab_size))
         if failure:
             return False, f"for {case}: {failure}"
         expected = _counts(ids, vocab_size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import re
@@ -119,6 +120,28 @@ def callable_answer(exercise_id: str, answer: Any) -> Callable[..., Any]:
     if not callable(answer):
         raise TypeError(f"the answer to {exercise_id} must be a function, got {answer!r}")
     return answer
+
+
+def call_answer(exercise_id: str, function: Callable, args: tuple) -> tuple[Any, str | None]:
+    """``function(*args)`` and None, or None and why it failed (a wrong answer, not an error).
+
+    A function that cannot take ``args`` at all is a malformed answer: TypeError.
+    """
+    try:
+        inspect.signature(function).bind(*args)
+    except TypeError:
+        raise TypeError(
+            f"the answer to {exercise_id} must be a function of {len(args)} argument(s)"
+        ) from None
+    except ValueError:  # a builtin without a signature: just try it
+        pass
+    try:
+        result = function(*args)
+    except Exception as error:  # the reader's bug: report it as a wrong answer
+        return None, f"your function raised {type(error).__name__}: {error}"
+    if result is None:
+        return None, "your function returned None: return your result"
+    return result, None
 
 
 def same_array(
