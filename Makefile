@@ -30,7 +30,10 @@ BOOK_FLAGS := --warningiserror --keep-going
 TEST_BOOK := _build/test-book
 export BOOK_HTML_DIR := $(CURDIR)/$(TEST_BOOK)/_build/html
 export TEST_ARTIFACTS := $(CURDIR)/test-artifacts
-NBVAL_FLAGS := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
+NBVAL_FLAGS := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
+# Notebooks run two at a time (one kernel per notebook, each notebook whole on one worker): a
+# chapter keeps only about 1.2 of the 2 cores busy. NOTEBOOK_WORKERS=1 runs them one by one.
+NOTEBOOK_WORKERS ?= 2
 
 LAB_PORT ?= 8888
 # Every bench/<name>.py that runs as a script (has a __main__ guard); helpers are skipped.
@@ -118,9 +121,10 @@ assets: $(ASSETS_STAMP)
 
 # --- the book -----------------------------------------------------------------------------------
 
-# Executes changed chapters (jupyter-cache in _build/.jupyter_cache); a failing cell or any
-# Sphinx warning fails the build.
+# Executes changed chapters into the jupyter-cache in _build/.jupyter_cache, two at a time
+# (scripts/execute_chapters.py), then builds; a failing cell or any Sphinx warning fails the build.
 book: install sysdeps assets
+	$(PY) scripts/execute_chapters.py --workers $(NOTEBOOK_WORKERS)
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
@@ -140,7 +144,7 @@ test-unit: install
 # The committed outputs were made with the book's default seed, so nbval runs with it whatever
 # MAPPING_SEED says (no compared output depends on trained weights, so the CPU does not matter).
 test-notebooks: install sysdeps
-	MAPPING_SEED=0 $(call pytest_allow_empty,$(NBVAL_FLAGS) notebooks/,notebooks/)
+	MAPPING_SEED=0 $(call pytest_allow_empty,$(NBVAL_FLAGS) -n $(NOTEBOOK_WORKERS) --dist loadfile notebooks/,notebooks/)
 
 # Static book from the committed (nbval-checked) outputs, without executing anything, in its
 # own folder so that it leaves `make book`'s _build/html alone.

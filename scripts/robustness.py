@@ -33,7 +33,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 DEFAULT_SETTINGS = [f"seed={seed}" for seed in range(5)] + ["seed=0,onednn=off"]
-CELL_TIMEOUT_S = 600
+CELL_TIMEOUT_S = 900
 
 
 @dataclass(frozen=True)
