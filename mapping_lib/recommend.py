@@ -277,3 +277,63 @@ def top_k(scores: Any, k: int = 10, *, exclude: Any = None) -> np.ndarray:
     candidates = np.flatnonzero(allowed)
     order = np.argsort(-values[candidates], kind="stable")
     return candidates[order[:k]]
+
+
+def held_out_ranks(scores: Any, train: data.Ratings, test: data.Ratings) -> np.ndarray:
+    """Where each user's best held-out item lands when the model ranks that user's unseen items.
+
+    For every user with a rating in ``test``, the item with the highest held-out rating is the
+    one the user should find; the candidates are all the items the user did not rate in
+    ``train`` (the held-out item among them). Returns one rank per such user, 0 for first
+    place. Ties count against the held-out item, so a constant score earns no hits.
+
+    Args:
+        scores: (n_users, n_items) array, the model's score for every (user, item) pair.
+        train: the ratings the model was trained on.
+        test: the held-out ratings, disjoint from ``train``.
+    """
+    values = _checks.finite_array("scores", scores, ndim=2).astype(np.float64)
+    if values.shape != (train.n_users, train.n_items):
+        raise ValueError(
+            f"scores must have shape (n_users, n_items) = ({train.n_users}, {train.n_items}), "
+            f"got {values.shape}"
+        )
+    if not len(test):
+        raise ValueError("test must hold at least one rating, got none")
+    seen = np.zeros(values.shape, dtype=bool)
+    seen[train.users, train.items] = True
+    if seen[test.users, test.items].any():
+        raise ValueError("test must not repeat a (user, item) pair of train")
+    # the best held-out item of each user: sort by user, then rating (best last)
+    order = np.lexsort((test.ratings, test.users))
+    users, items = test.users[order], test.items[order]
+    last = np.r_[users[1:] != users[:-1], True]
+    users, items = users[last], items[last]
+    rows = values[users]
+    target = rows[np.arange(len(users)), items][:, None]
+    ahead = (rows >= target) & ~seen[users]
+    return ahead.sum(axis=1) - 1  # the held-out item itself is counted once
+
+
+def hit_rate(ranks: Any, k: int = 10) -> float:
+    """Fraction of users whose held-out item is among the top ``k`` (hit rate at k)."""
+    ranks = _checks.finite_array("ranks", ranks, ndim=1)
+    k = _checks.positive_int("k", k)
+    if not len(ranks):
+        raise ValueError("ranks must hold at least one rank, got none")
+    return float(np.mean(ranks < k))
+
+
+def ndcg(ranks: Any, k: int = 10) -> float:
+    """Normalised discounted cumulative gain at ``k`` with one relevant item per user.
+
+    A hit at rank r (0 = first) is worth 1 / log2(r + 2): 1 in first place, 0.63 in second,
+    0.29 in tenth; a miss is worth 0. With one relevant item the ideal list scores 1, so no
+    further normalisation is needed.
+    """
+    ranks = _checks.finite_array("ranks", ranks, ndim=1)
+    k = _checks.positive_int("k", k)
+    if not len(ranks):
+        raise ValueError("ranks must hold at least one rank, got none")
+    gains = np.where(ranks < k, 1.0 / np.log2(np.maximum(ranks, 0) + 2.0), 0.0)
+    return float(np.mean(gains))
