@@ -22,6 +22,7 @@ classes, and errors that name the argument at fault.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -208,3 +209,34 @@ def _check_class_names(class_names: Any) -> list[str] | None:
     if reserved:
         raise ValueError(f"class_names must not use the report's own keys, got {sorted(reserved)}")
     return names
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """``mean`` = accuracy of model A minus that of model B on the same ``n`` examples, and
+    ``standard_error`` = std of the per-sentence differences / sqrt(n)."""
+
+    mean: float
+    standard_error: float
+    n: int
+
+
+def paired_difference(correct_a: Any, correct_b: Any) -> PairedDifference:
+    """The accuracy difference of two models scored on the same examples, with its standard
+    error. Pairing removes the variation between easy and hard examples, so the error is
+    smaller than that of two independent accuracies.
+
+    Args:
+        correct_a, correct_b: per-example correctness (bool or 0/1) of the two models.
+    """
+    a = _checks.finite_array("correct_a", correct_a, ndim=1).astype(float)
+    b = _checks.finite_array("correct_b", correct_b, ndim=1).astype(float)
+    _checks.same_length("correct_a", a, "correct_b", b)
+    if len(a) < 2:
+        raise ValueError(f"correct_a must hold at least 2 examples, got {len(a)}")
+    for name, values in (("correct_a", a), ("correct_b", b)):
+        if not np.isin(values, (0.0, 1.0)).all():
+            raise ValueError(f"{name} must hold only 0/1 or bool values")
+    diff = a - b
+    se = float(diff.std(ddof=1) / np.sqrt(len(diff)))
+    return PairedDifference(float(diff.mean()), se, len(diff))

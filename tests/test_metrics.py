@@ -262,3 +262,31 @@ def test_hand_example_table_reads_the_hand_numbers():
 def test_bad_inputs_are_rejected(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_paired_difference_by_hand() -> None:
+    a = [1, 1, 0, 1, 0]
+    b = [1, 0, 0, 0, 1]
+    result = metrics.paired_difference(a, b)
+    # Differences 0, 1, 0, 1, -1: mean 0.2; squared deviations 0.04, 0.64, 0.04, 0.64, 1.44
+    # sum to 2.8, so the sample variance is 2.8 / 4 = 0.7.
+    assert result.mean == pytest.approx(0.2)
+    assert result.standard_error == pytest.approx(np.sqrt(0.7 / 5))
+    assert result.n == 5
+    same = metrics.paired_difference([True, False, True], [True, False, True])
+    assert same.mean == 0 and same.standard_error == 0
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "match"),
+    [
+        ([1, 0], [1, 0, 1], "correct_a and correct_b must have the same number"),
+        ([1, 2], [1, 0], "correct_a must hold only 0/1"),
+        ([1, 0], [0.5, 1], "correct_b must hold only 0/1"),
+        ([1], [0], "correct_a must hold at least 2 examples"),
+        ([[1, 0]], [[1, 0]], "correct_a must have rank 1"),
+    ],
+)
+def test_paired_difference_errors(a: list, b: list, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        metrics.paired_difference(a, b)
