@@ -1,5 +1,6 @@
 """A small Transformer encoder-decoder (Vaswani et al., 2017) and the task it learns here:
-reversing a string of digits.
+reversing a string of digits; and :func:`encoder_classifier`, the encoder alone as a
+sentence classifier.
 
 Tokens: 0 is padding, 1 starts the output, 2 ends it, and the digits 0-9 are 3-12. The
 encoder reads the padded source digits; the decoder reads the start token and the output so
@@ -100,6 +101,15 @@ def _feed_forward(x: Any, d_model: int, name: str) -> Any:
     return _add_norm(x, keras.layers.Dense(d_model, name=f"{name}_ff2")(hidden), f"{name}_ff")
 
 
+def _encoder_stack(x: Any, mask: Any, *, blocks: int, d_model: int, heads: int) -> Any:
+    # Each block: self-attention that skips the masked (padding) keys, then feed-forward.
+    for i in range(blocks):
+        attention = keras.layers.MultiHeadAttention(heads, d_model // heads, name=f"enc{i}_self")
+        x = _add_norm(x, attention(x, x, attention_mask=mask), f"enc{i}_self")
+        x = _feed_forward(x, d_model, f"enc{i}")
+    return x
+
+
 @dataclass(frozen=True)
 class Seq2Seq:
     """The trainable ``model`` (source, decoder input) -> logits, and ``with_attention``, the
@@ -140,9 +150,7 @@ def transformer(
         return keras.layers.MultiHeadAttention(heads, d_model // heads, name=name)
 
     x = _embed(source, embedding, max_length, d_model)
-    for i in range(layers):
-        x = _add_norm(x, mha(f"enc{i}_self")(x, x, attention_mask=self_mask), f"enc{i}_self")
-        x = _feed_forward(x, d_model, f"enc{i}")
+    x = _encoder_stack(x, self_mask, blocks=layers, d_model=d_model, heads=heads)
     y = _embed(decoder_in, embedding, max_length + 1, d_model)
     cross_scores = []
     for i in range(layers):
@@ -157,6 +165,40 @@ def transformer(
     model = keras.Model([source, decoder_in], logits, name="reverser")
     with_attention = keras.Model([source, decoder_in], [logits, *cross_scores])
     return Seq2Seq(model, with_attention, max_length)
+
+
+def encoder_classifier(
+    vocab_size: int, length: int, *, d_model: int = 32, heads: int = 2, blocks: int = 1
+) -> keras.Model:
+    """A Transformer encoder that maps ``length`` token ids (0 = padding) to one logit.
+
+    Token and position embeddings, ``blocks`` encoder layers (self-attention that ignores
+    padding, then a feed-forward layer), the mean over the real tokens, and a dense layer.
+
+    Args:
+        vocab_size: token ids run from 0 to ``vocab_size - 1``.
+        length: tokens per input (padded or cut, e.g. by ``TextVectorization``).
+        d_model: the width of every position's vector.
+        heads: attention heads per layer (``d_model`` must be a multiple).
+        blocks: encoder layers.
+    """
+    vocab_size, length, d_model, heads, blocks = (
+        _checks.positive_int(k, v)
+        for k, v in (("vocab_size", vocab_size), ("length", length), ("d_model", d_model),
+                     ("heads", heads), ("blocks", blocks))
+    )  # fmt: skip
+    if d_model % heads:
+        raise ValueError(f"d_model must be a multiple of heads={heads}, got {d_model}")
+    tokens = keras.Input((length,), dtype="int32", name="tokens")
+    real = ops.cast(ops.not_equal(tokens, PAD), "float32")  # (batch, length)
+    mask = ops.repeat(ops.expand_dims(real > 0, 1), length, axis=1)  # no query sees padding
+    x = _embed(tokens, keras.layers.Embedding(vocab_size, d_model, name="embedding"),
+               length, d_model)  # fmt: skip
+    x = _encoder_stack(x, mask, blocks=blocks, d_model=d_model, heads=heads)
+    # Mean over the real tokens only; max(., 1) keeps an all-padding input finite.
+    summed = ops.sum(x * ops.expand_dims(real, -1), axis=1)
+    pooled = summed / ops.maximum(ops.sum(real, axis=1, keepdims=True), 1.0)
+    return keras.Model(tokens, keras.layers.Dense(1, name="logit")(pooled), name="encoder")
 
 
 def train(

@@ -1,4 +1,5 @@
-"""The digit-reversal task, the Transformer's mechanics, greedy decoding and attention maps."""
+"""The digit-reversal task, the Transformer's mechanics, greedy decoding, attention maps, and
+the encoder as a sentence classifier."""
 
 from __future__ import annotations
 
@@ -80,3 +81,36 @@ def test_attention_maps_have_one_row_per_output_and_rows_sum_to_one(tiny: tr.Seq
 def test_bad_arguments_are_refused_by_name(tiny: tr.Seq2Seq, call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call(tiny)
+
+
+def test_encoder_classifier_gives_one_logit_per_sentence() -> None:
+    keras.utils.set_random_seed(0)
+    one, two = (tr.encoder_classifier(20, 6, d_model=8, heads=2, blocks=b) for b in (1, 2))
+    tokens = np.array([[4, 5, 6, 0, 0, 0], [7, 8, 9, 10, 11, 12]], np.int32)
+    assert one(tokens).shape == (2, 1) and two(tokens).shape == (2, 1)
+    assert two.count_params() > one.count_params()
+
+
+def test_encoder_classifier_ignores_padding() -> None:
+    keras.utils.set_random_seed(0)
+    short, long = (tr.encoder_classifier(20, n, d_model=8, heads=2, blocks=2) for n in (4, 7))
+    long.set_weights(short.get_weights())  # positions are fixed codes: same weights, any length
+    sentences = [[4, 5, 6], [9], [3, 3, 17, 19]]
+    padded = [np.array([s + [0] * (n - len(s)) for s in sentences], np.int32) for n in (4, 7)]
+    np.testing.assert_allclose(short(padded[0]), long(padded[1]), atol=1e-5)
+    assert np.isfinite(np.asarray(short(np.zeros((1, 4), np.int32)))).all()  # all padding
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"d_model": 10, "heads": 4}, ValueError, "d_model must be a multiple of heads=4"),
+        ({"length": 0}, ValueError, "length must be a positive int"),
+        ({"blocks": 1.5}, TypeError, "blocks must be a positive int"),
+        ({"vocab_size": -1}, ValueError, "vocab_size must be a positive int"),
+    ],
+)
+def test_encoder_classifier_refuses_bad_arguments(kwargs: dict, error: type, message: str) -> None:
+    arguments = {"vocab_size": 20, "length": 6, **kwargs}
+    with pytest.raises(error, match=message):
+        tr.encoder_classifier(**arguments)
