@@ -82,9 +82,19 @@ def test_the_grid_index_is_a_rounded_clamped_expression() -> None:
         ({"codes": CODES[:, :1]}, "codes must be"),
         ({"steps": 1}, "steps must be at least 2"),
         ({"max_points": 0}, "max_points must be a positive int"),
+        ({"class_names": ["a", "b"]}, "labels must be class numbers below"),
     ],
 )
 def test_bad_arguments_are_refused_by_name(decoder: keras.Model, kwargs: dict, message: str):
     arguments = {"codes": CODES, "labels": LABELS, **kwargs}
     with pytest.raises(ValueError, match=message):
         latent_view(decoder, **arguments)
+
+
+def test_class_names_label_the_legend(decoder: keras.Model) -> None:
+    names = [f"class {k}" for k in range(10)]
+    spec = latent_view(decoder, CODES, LABELS, class_names=names, steps=3).chart.to_dict()
+    shown = {row["label"] for row in _rows(spec, "label")}
+    assert shown == set(names)
+    plain = latent_view(decoder, CODES, LABELS, steps=3).chart.to_dict()
+    assert {row["label"] for row in _rows(plain, "label")} == set(range(10))

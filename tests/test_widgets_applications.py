@@ -221,6 +221,17 @@ def test_latent_explorer_moves_the_point():
     assert bytes(view.image.value) != first
 
 
+def test_latent_explorer_names_the_classes_on_its_colour_bar():
+    codes = np.random.default_rng(0).normal(size=(200, 2))
+    names = [f"garment {k}" for k in range(10)]
+    image = np.zeros((28, 28))
+    fig = apps.draw_latent_point(image, (0.0, 0.0), codes, np.arange(200) % 10, class_names=names)
+    bar_labels = [t.get_text() for t in fig.axes[-1].get_yticklabels()]
+    assert bar_labels == names
+    with pytest.raises(ValueError, match="class_names must name the 10 classes"):
+        apps.draw_latent_point(image, (0.0, 0.0), codes, np.arange(200) % 10, class_names=["a"])
+
+
 def test_latent_explorer_refuses_a_start_outside_its_sliders():
     codes = np.random.default_rng(0).normal(size=(200, 2))
     low, high = apps.latent_extent(codes)[:2]

@@ -58,6 +58,7 @@ def latent_view(
     steps: int = 15,
     image_shape: Sequence[int] = (28, 28),
     max_points: int = 2000,
+    class_names: Sequence[str] | None = None,
 ) -> StaticView:
     """The static latent explorer: decoded grid images picked by the ``(z1, z2)`` sliders.
 
@@ -69,6 +70,7 @@ def latent_view(
         steps: grid points per axis decoded in advance (``steps**2`` images in the spec).
         image_shape: the shape of one decoded image.
         max_points: at most this many codes drawn (evenly spaced through ``codes``).
+        class_names: the legend's name for each class number (default: the numbers).
     """
     extent = latent_extent(codes)
     points = np.asarray(codes, dtype=np.float64)
@@ -78,6 +80,14 @@ def latent_view(
     if steps < 2:
         raise ValueError(f"steps must be at least 2, got {steps}")
     max_points = _checks.positive_int("max_points", max_points)
+    if class_names is not None:
+        known = np.isin(labels, np.arange(len(class_names)))
+        if not known.all():
+            raise ValueError(
+                f"labels must be class numbers below len(class_names) = {len(class_names)}, "
+                f"got {labels[~known][0]!r}"
+            )
+        labels = np.asarray(class_names)[labels.astype(int)]
     x0, x1, y0, y1 = extent
     start = np.array(z if z is not None else ((x0 + x1) / 2, (y0 + y1) / 2), dtype=float)
     if start.shape != (2,):
@@ -131,7 +141,7 @@ def latent_view(
         .encode(
             x=alt.X("z1:Q", title="z1", scale=scale_x),
             y=alt.Y("z2:Q", title="z2", scale=scale_y),
-            color=alt.Color("label:N", title="digit", scale=alt.Scale(scheme="category10")),
+            color=alt.Color("label:N", title="class", scale=alt.Scale(scheme="category10")),
         )
     )
     grid_point = picked.mark_square(size=60, filled=False, color="#4d4d4d").encode(

@@ -308,11 +308,17 @@ def draw_latent_point(
     labels: Any,
     *,
     extent: Extent | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> Figure:
-    """Left: the codes of real images, coloured by class, and the point ``z``; right: its image."""
+    """Left: the codes of real images, coloured by class, and the point ``z``; right: its image.
+
+    ``labels`` are class numbers 0-9; ``class_names`` (one per class) label the colour bar.
+    """
     points = _latent_codes(codes)
     labels = np.asarray(labels)
     _checks.same_length("codes", points, "labels", labels)
+    if class_names is not None and len(class_names) != 10:
+        raise ValueError(f"class_names must name the 10 classes, got {len(class_names)}")
     fig, (left, right) = plt.subplots(
         1, 2, figsize=(8.2, 3.9), gridspec_kw={"width_ratios": [1.35, 1]}
     )
@@ -323,8 +329,10 @@ def draw_latent_point(
         left.set_ylim(extent[2], extent[3])
     left.set_xlabel("$z_1$")
     left.set_ylabel("$z_2$")
-    left.set_title("latent codes of test digits", fontsize=10)
-    fig.colorbar(scatter, ax=left, ticks=range(10), fraction=0.05, label="digit")
+    left.set_title("latent codes of test images", fontsize=10)
+    bar = fig.colorbar(scatter, ax=left, ticks=range(10), fraction=0.05, label="class")
+    if class_names is not None:
+        bar.ax.set_yticklabels(class_names, fontsize=7)
     right.imshow(image, cmap="gray", vmin=0, vmax=1)
     right.set_title(f"decoder(({z[0]:.2f}, {z[1]:.2f}))", fontsize=10)
     right.axis("off")
@@ -339,12 +347,13 @@ def latent_explorer(
     z: Sequence[float] | None = None,
     *,
     image_shape: Sequence[int] = (28, 28),
+    class_names: Sequence[str] | None = None,
 ) -> Explorer:
     """Two sliders move a point through the latent plane; the decoder draws what it sees there.
 
     ``codes`` (N, 2) and ``labels`` are the encoded test images shown for orientation; the
     sliders span :func:`latent_extent` of the codes and start at ``z`` (default: its centre),
-    which must lie inside that box.
+    which must lie inside that box. ``class_names`` label the classes 0-9 in the legend.
     """
     decode = _decoder_function(decoder)
     points = _latent_codes(codes)
@@ -375,6 +384,8 @@ def latent_explorer(
 
     def render(z1: float, z2: float) -> Figure:
         image = decode_point(decode, (z1, z2), image_shape)
-        return draw_latent_point(image, (z1, z2), points, labels, extent=extent)
+        return draw_latent_point(
+            image, (z1, z2), points, labels, extent=extent, class_names=class_names
+        )
 
     return Explorer(render, controls, title="Walk through the latent space")
