@@ -34,6 +34,9 @@ NBVAL_FLAGS := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbva
 # Notebooks run two at a time (one kernel per notebook, each notebook whole on one worker): a
 # chapter keeps only about 1.2 of the 2 cores busy. NOTEBOOK_WORKERS=1 runs them one by one.
 NOTEBOOK_WORKERS ?= 2
+# Unit-test files are spread over two workers as well (each file whole on one worker, so a
+# module's fixtures are built once); UNIT_WORKERS=1 runs them in one process.
+UNIT_WORKERS ?= 2
 
 LAB_PORT ?= 8888
 # Every bench/<name>.py that runs as a script (has a __main__ guard); helpers are skipped.
@@ -138,7 +141,7 @@ lint: install
 
 # -rs lists every skipped test with its reason, so a skip is never silent.
 test-unit: install
-	$(call pytest_allow_empty,tests --ignore=tests/browser -q -rs,tests/)
+	$(call pytest_allow_empty,tests --ignore=tests/browser -q -rs -n $(UNIT_WORKERS) --dist loadfile,tests/)
 
 # Re-runs every notebook and compares the cells marked NBVAL_CHECK_OUTPUT with the committed outputs.
 # The committed outputs were made with the book's default seed, so nbval runs with it whatever
