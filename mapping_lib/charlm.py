@@ -155,33 +155,54 @@ def generate(model: keras.Model, vocabulary: CharVocabulary, *, length: int = 12
 
     Each step samples from softmax(logits / temperature): lower temperatures pick likely
     characters more often. Sampling stops at ``<end>`` or after ``length`` characters.
+    The GRU carries its state from step to step, so each character costs one step of the
+    recurrence, not a pass over the whole text so far.
     """
     length = _checks.positive_int("length", length)
     if not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature!r}")
     rng = np.random.default_rng(_checks.non_negative_int("seed", seed))
     ids = [START, *vocabulary.ids(prefix)]
-    window = np.zeros((1, len(ids) + length), np.int32)
-    window[0, : len(ids)] = ids
-    step = _last_logits(model)
+    step = next_char_step(model)
+    state = tf.zeros((1, _gru_of(model).units))
+    for known in ids[:-1]:  # read the prefix
+        _, state = step(tf.constant([known]), state)
     for _ in range(length):
-        logits = step(window, len(ids) - 1).numpy().astype(np.float64) / temperature
+        logits, state = step(tf.constant([ids[-1]]), state)
+        logits = logits.numpy().astype(np.float64) / temperature
         p = np.exp(logits - logits.max())
         p[[PAD, UNKNOWN, START]] = 0.0  # never sample padding, unknowns or a second start
         choice = int(rng.choice(len(p), p=p / p.sum()))
         if choice == END:
             break
-        window[0, len(ids)] = choice
         ids.append(choice)
     return vocabulary.text(ids)
 
 
-def _last_logits(model: keras.Model) -> Any:
-    # one traced function for every step: the window keeps its shape, the position changes;
-    # later (still empty) positions cannot affect earlier ones in a forward GRU
-    @tf.function(reduce_retracing=True)
-    def step(window: Any, position: Any) -> Any:
-        return model(window, training=False)[0, position]
+def _gru_of(model: keras.Model) -> keras.layers.GRU:
+    grus = [layer for layer in model.layers if isinstance(layer, keras.layers.GRU)]
+    if len(grus) != 1:
+        raise ValueError(f"model must have exactly one GRU layer, got {len(grus)}")
+    return grus[0]
+
+
+def next_char_step(model: keras.Model) -> Any:
+    """One step of :func:`char_language_model`'s recurrence as a compiled function:
+    ``(character id of shape (1,), state) -> (logits of the next character, new state)``.
+    Fed a text one id at a time, it gives the logits the whole model gives position by
+    position."""
+    gru = _gru_of(model)
+    if len(model.layers) != 3 or model.layers[1] is not gru:
+        raise ValueError("model must be Embedding -> GRU -> Dense, as char_language_model")
+    embedding, _, dense = model.layers
+
+    @tf.function
+    def step(char_id: Any, state: Any) -> tuple[Any, Any]:
+        # The lookup itself: calling the layer would attach its padding mask, which a
+        # single cell cannot use.
+        vector = tf.gather(embedding.embeddings, char_id)
+        output, new_state = gru.cell(vector, state, training=False)
+        return dense(output)[0], new_state
 
     return step
 

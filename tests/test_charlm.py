@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from mapping_lib import charlm, train
 
@@ -90,3 +92,20 @@ def test_bad_input_is_named(call, error, message):
     vocabulary = charlm.CharVocabulary.from_texts(TEXTS)
     with pytest.raises(error, match=message):
         call(vocabulary)
+
+
+def test_the_step_gives_the_whole_model_s_logits_position_by_position() -> None:
+    keras.utils.set_random_seed(0)
+    model = charlm.char_language_model(20, units=16)
+    text = np.random.default_rng(0).integers(3, 20, size=(1, 12)).astype("int32")
+    whole = np.asarray(model(text, training=False))[0]
+    step, state = charlm.next_char_step(model), tf.zeros((1, 16))
+    for position in range(text.shape[1]):
+        logits, state = step(tf.constant(text[0, position : position + 1]), state)
+        np.testing.assert_allclose(np.asarray(logits), whole[position], atol=1e-5)
+
+
+def test_the_step_refuses_a_model_without_one_gru() -> None:
+    model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(5, 2)])
+    with pytest.raises(ValueError, match="exactly one GRU"):
+        charlm.next_char_step(model)
