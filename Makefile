@@ -37,6 +37,8 @@ NOTEBOOK_WORKERS ?= 2
 # Unit-test files are spread over two workers as well (each file whole on one worker, so a
 # module's fixtures are built once); UNIT_WORKERS=1 runs them in one process.
 UNIT_WORKERS ?= 2
+# Browser test files too, each worker with its own Chromium and JupyterLab (free ports).
+BROWSER_WORKERS ?= 2
 
 LAB_PORT ?= 8888
 # Every bench/<name>.py that runs as a script (has a __main__ guard); helpers are skipped.
@@ -163,7 +165,7 @@ test-book: install assets
 # Select tests with e.g. `make test-browser PYTEST_ARGS="-k book"`.
 test-browser: install sysdeps
 	mkdir -p $(TEST_ARTIFACTS)
-	$(PY) -m pytest tests/browser -v -rs $(PYTEST_ARGS)
+	$(PY) -m pytest tests/browser -v -rs -n $(BROWSER_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Every chapter in fresh kernels for MAPPING_SEED 0-4 (oneDNN on) and seed 0 with oneDNN off:
 # every assertion about a trained result must hold in all six. About 45 minutes on 2 cores.

@@ -167,7 +167,8 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab
     _write_lab_settings(home / "settings")
     port, token = free_port(), secrets.token_hex(16)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = ARTIFACTS / "jupyterlab.log"
+    # one log per pytest-xdist worker ("gw0", ...), each with its own JupyterLab
+    log = ARTIFACTS / f"jupyterlab{os.environ.get('PYTEST_XDIST_WORKER', '')}.log"
     command = [
         sys.executable, "-m", "jupyterlab",
         "--no-browser",
@@ -224,8 +225,30 @@ def book_report(request: pytest.FixtureRequest) -> dict:
     return request.config.stash.setdefault(BOOK_REPORT, {})
 
 
+def _xdist_worker(config: pytest.Config) -> str | None:
+    return getattr(config, "workerinput", {}).get("workerid")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _xdist_worker(session.config) is None:  # the run itself, not one of its workers
+        for stale in ARTIFACTS.glob("book-report-*.json"):
+            stale.unlink()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Under pytest-xdist each worker counts its own tests; it leaves its counts for the
+    # summary, which the controlling process prints.
+    worker, report = _xdist_worker(session.config), session.config.stash.get(BOOK_REPORT, None)
+    if worker is not None and report:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / f"book-report-{worker}.json").write_text(json.dumps(report))
+
+
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    report = config.stash.get(BOOK_REPORT, None)
+    report = dict(config.stash.get(BOOK_REPORT, {}))
+    for path in sorted(ARTIFACTS.glob("book-report-*.json")):
+        for key, value in json.loads(path.read_text()).items():
+            report[key] = report.get(key, [] if isinstance(value, list) else 0) + value
     if report:
         terminalreporter.section("book checks")
         for key, value in report.items():
